@@ -1,0 +1,416 @@
+"""The base model φ: an MLP with batch norm, forward and feedback weights.
+
+The learned rule trains this model without labels. Every weight layer is a
+:class:`LocalDense` holding the per-neuron state the rule reads and writes:
+forward kernel W, feedback kernel V (same shape, used only to carry the
+learned top-down signal), offset b and, as our extension, a per-neuron
+recurrent memory. :class:`BaseMLP` stacks them after a fixed input
+permutation.
+
+The inner loop never assigns these variables. It threads the state φ as a
+nest of tensors (see :func:`BaseMLP.initial_state`) through a compiled
+``tf.while_loop`` and runs the model with Keras 3 ``stateless_call``
+(:meth:`BaseMLP.functional_forward`), so meta-gradients flow through the
+unroll. Variables hold φ only between unrolls.
+
+Reference: paper_spec.md §2 (base model), §2.3 (input permutation), §2.4
+(feedback weights), §4 (no per-neuron state in the paper).
+"""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from learned_rule import activations as activations_lib
+
+# §2.2: batch-norm epsilon of the base model ("LinearBatchNorm").
+BATCH_NORM_EPSILON = 1e-6
+# §2.2 / §2.4: truncated-normal init std of W and V, and of the offset b.
+KERNEL_INIT_STDDEV = 0.01
+OFFSET_INIT_STDDEV = 0.1
+# §2.1: the top width fixed by the top-signal network of the released θ.
+PAPER_TOP_WIDTH = 32
+
+KERNEL = 'kernel'
+FEEDBACK_KERNEL = 'feedback_kernel'
+OFFSET = 'offset'
+MEMORY = 'memory'
+PERMUTATION = 'input_permutation'
+LAYERS = 'layers'
+
+
+def _check_positive_int(name, value):
+  if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    raise ValueError(f'`{name}` must be a positive int, got {value!r}.')
+  if value <= 0:
+    raise ValueError(f'`{name}` must be a positive int, got {value}.')
+
+
+def dense_batch_norm(inputs, kernel, offset, activation,
+                     epsilon=BATCH_NORM_EPSILON):
+  """One base-model layer on tensors: ``z = BN(x W) + b``, ``act(z)`` (§2.2).
+
+  Batch statistics over axis 0, biased variance, no scale.
+
+  Returns:
+    ``(z, activation(z))``.
+  """
+  linear = tf.matmul(inputs, kernel)
+  mean, variance = tf.nn.moments(linear, axes=[0])
+  pre_activation = (linear - mean) * tf.math.rsqrt(variance + epsilon) + offset
+  return pre_activation, activation(pre_activation)
+
+
+def forward(state, inputs, activation):
+  """The base model on a state nest of any shapes (spec §2.2, §2.3).
+
+  The same math as :class:`BaseMLP`, for callers without a built model (the
+  exported SavedModel endpoints, whose widths are only known at run time).
+
+  Args:
+    state: A state nest.
+    inputs: ``[batch, input_dim]``.
+    activation: A callable nonlinearity.
+
+  Returns:
+    ``(pre_activations, activations)`` as :meth:`BaseMLP.call`.
+  """
+  x = tf.gather(inputs, state[PERMUTATION], axis=1)
+  pre_activations, activations = [], [x]
+  for entry in state[LAYERS]:
+    z, x = dense_batch_norm(x, entry[KERNEL], entry[OFFSET], activation)
+    pre_activations.append(z)
+    activations.append(x)
+  return pre_activations, activations
+
+
+class LocalDense(keras.layers.Layer):
+  """A dense layer with batch norm and the per-neuron state of a learned rule.
+
+  Forward (spec §2.2): ``z = BN(x W) + b`` with batch statistics, no scale and
+  ε = 1e-6, no bias in the linear map; ``x' = activation(z)``.
+
+  Args:
+    units: Output width n_l.
+    activation: Name of the nonlinearity, one of
+      :data:`learned_rule.activations.ACTIVATIONS`.
+    memory_size: Channels M of the per-neuron recurrent memory. 0 (default)
+      is the paper, which has no per-neuron state (spec §4).
+    kernel_stddev: Truncated-normal std of W and V (spec §2.2, 0.01).
+    offset_stddev: Truncated-normal std of b (spec §2.2, 0.1).
+    batch_norm_epsilon: ε of the batch norm (spec §2.2, 1e-6).
+    seed: Optional int seed of the initializers.
+    **kwargs: Passed to ``keras.layers.Layer``.
+
+  Call arguments:
+    inputs: ``[batch, n_in]`` float tensor.
+
+  Returns:
+    ``(pre_activation, activation)``, each ``[batch, units]``.
+
+  Reference:
+    paper_spec.md §2.2 (LinearBatchNorm), §2.4 (backward weights).
+  """
+
+  def __init__(self,
+               units,
+               activation='relu',
+               memory_size=0,
+               kernel_stddev=KERNEL_INIT_STDDEV,
+               offset_stddev=OFFSET_INIT_STDDEV,
+               batch_norm_epsilon=BATCH_NORM_EPSILON,
+               seed=None,
+               **kwargs):
+    super().__init__(**kwargs)
+    _check_positive_int('units', units)
+    if memory_size < 0:
+      raise ValueError(f'`memory_size` must be >= 0, got {memory_size}.')
+    self.units = int(units)
+    self.activation_name = activations_lib.check_activation(activation)
+    self.activation = activations_lib.get(activation)
+    self.memory_size = int(memory_size)
+    self.kernel_stddev = kernel_stddev
+    self.offset_stddev = offset_stddev
+    self.batch_norm_epsilon = batch_norm_epsilon
+    self.seed = seed
+
+  def _initializer(self, stddev, offset):
+    seed = None if self.seed is None else self.seed + offset
+    return keras.initializers.TruncatedNormal(stddev=stddev, seed=seed)
+
+  def build(self, input_shape):
+    n_in = input_shape[-1]
+    if n_in is None:
+      raise ValueError('LocalDense needs a known input width.')
+    self.kernel = self.add_weight(
+        name=KERNEL, shape=(n_in, self.units),
+        initializer=self._initializer(self.kernel_stddev, 0))
+    self.feedback_kernel = self.add_weight(
+        name=FEEDBACK_KERNEL, shape=(n_in, self.units),
+        initializer=self._initializer(self.kernel_stddev, 1))
+    self.offset = self.add_weight(
+        name=OFFSET, shape=(self.units,),
+        initializer=self._initializer(self.offset_stddev, 2))
+    if self.memory_size:
+      self.memory = self.add_weight(
+          name=MEMORY, shape=(self.units, self.memory_size),
+          initializer='zeros', trainable=False)
+    else:
+      self.memory = None
+
+  def call(self, inputs):
+    return dense_batch_norm(inputs, self.kernel, self.offset, self.activation,
+                            self.batch_norm_epsilon)
+
+  def compute_output_shape(self, input_shape):
+    shape = tuple(input_shape[:-1]) + (self.units,)
+    return shape, shape
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(
+        units=self.units,
+        activation=self.activation_name,
+        memory_size=self.memory_size,
+        kernel_stddev=self.kernel_stddev,
+        offset_stddev=self.offset_stddev,
+        batch_norm_epsilon=self.batch_norm_epsilon,
+        seed=self.seed)
+    return config
+
+
+class BaseMLP(keras.Model):
+  """The base model: input permutation, then a stack of :class:`LocalDense`.
+
+  Args:
+    input_dim: Size of the flattened input.
+    widths: Output width of every weight layer, bottom to top; the last is
+      the feature width (32 in the paper, spec §2.1). The paper's evaluation
+      model is ``(128, 128, 128, 128, 32)`` on 196 inputs.
+    activation: Nonlinearity of every layer, top included (spec §2.1).
+    memory_size: Per-neuron memory channels M (0 = paper).
+    permutation_seed: Seed of the fixed input permutation of this instance
+      (spec §2.3); ``None`` keeps the identity order.
+    seed: Optional seed of the weight initializers.
+    **kwargs: Passed to ``keras.Model``.
+
+  Call arguments:
+    inputs: ``[batch, ...]`` with ``input_dim`` features after flattening.
+
+  Returns:
+    ``(pre_activations, activations)``: lists of length L and L + 1;
+    ``activations[0]`` is the permuted input x^0 and ``activations[-1]``
+    the features x^L.
+
+  Reference:
+    paper_spec.md §2.
+  """
+
+  def __init__(self,
+               input_dim,
+               widths,
+               activation='relu',
+               memory_size=0,
+               permutation_seed=None,
+               seed=None,
+               **kwargs):
+    super().__init__(**kwargs)
+    _check_positive_int('input_dim', input_dim)
+    widths = tuple(widths)
+    if not widths:
+      raise ValueError('`widths` must name at least one layer.')
+    for i, width in enumerate(widths):
+      _check_positive_int(f'widths[{i}]', width)
+    self.input_dim = int(input_dim)
+    self.widths = tuple(int(w) for w in widths)
+    self.activation_name = activations_lib.check_activation(activation)
+    self.memory_size = int(memory_size)
+    self.permutation_seed = permutation_seed
+    self.seed = seed
+    self.dense_layers = [
+        LocalDense(width, activation, memory_size,
+                   seed=None if seed is None else seed + 10 * i,
+                   dtype=self.dtype_policy, name=f'local_dense_{i}')
+        for i, width in enumerate(self.widths)
+    ]
+    self.build((None, self.input_dim))
+
+  def build(self, input_shape):
+    permutation = permutation_for(self.input_dim, self.permutation_seed)
+    self.input_permutation = self.add_weight(
+        name=PERMUTATION, shape=(self.input_dim,), dtype='int32',
+        initializer=keras.initializers.Constant(permutation),
+        trainable=False)
+    width = self.input_dim
+    for layer in self.dense_layers:
+      layer.build((None, width))
+      width = layer.units
+    self.built = True
+
+  @property
+  def num_layers(self):
+    return len(self.widths)
+
+  @property
+  def signature(self):
+    """Hashable architecture key: what a compiled unroll depends on."""
+    return (self.input_dim, self.widths, self.activation_name,
+            self.memory_size, self.dtype)
+
+  def call(self, inputs):
+    x = self.flatten_inputs(inputs)
+    x = tf.gather(x, self.input_permutation, axis=1)
+    pre_activations, activations = [], [x]
+    for layer in self.dense_layers:
+      z, x = layer(x)
+      pre_activations.append(z)
+      activations.append(x)
+    return pre_activations, activations
+
+  def flatten_inputs(self, inputs):
+    """Flattens ``[batch, ...]`` to ``[batch, input_dim]`` with shape checks."""
+    inputs = tf.convert_to_tensor(inputs, dtype=self.compute_dtype)
+    if inputs.shape.rank is None or inputs.shape.rank < 2:
+      raise ValueError(
+          f'`inputs` must have rank >= 2 ([batch, features...]), got shape '
+          f'{inputs.shape}.')
+    features = math.prod(inputs.shape[1:])
+    if features != self.input_dim:
+      raise ValueError(
+          f'`inputs` has {features} features per example (shape '
+          f'{inputs.shape}) but this BaseMLP has input_dim={self.input_dim}.')
+    batch = inputs.shape[0]
+    if batch is not None and batch < 2:
+      raise ValueError(
+          f'`inputs` must hold a batch of at least 2 examples (batch norm '
+          f'uses batch statistics, spec §2.2), got batch size {batch}.')
+    return tf.reshape(inputs, [-1, self.input_dim])
+
+  # -- The functional view used by the inner loop. ---------------------------
+
+  def get_state(self):
+    """Current variable values as a state nest (see :meth:`initial_state`)."""
+    layers = []
+    for layer in self.dense_layers:
+      entry = {KERNEL: tf.identity(layer.kernel.value),
+               FEEDBACK_KERNEL: tf.identity(layer.feedback_kernel.value),
+               OFFSET: tf.identity(layer.offset.value)}
+      if self.memory_size:
+        entry[MEMORY] = tf.identity(layer.memory.value)
+      layers.append(entry)
+    return {PERMUTATION: tf.identity(self.input_permutation.value),
+            LAYERS: tuple(layers)}
+
+  def set_state(self, state):
+    """Assigns a state nest to the variables."""
+    self.input_permutation.assign(state[PERMUTATION])
+    for layer, entry in zip(self.dense_layers, state[LAYERS], strict=True):
+      layer.kernel.assign(entry[KERNEL])
+      layer.feedback_kernel.assign(entry[FEEDBACK_KERNEL])
+      layer.offset.assign(entry[OFFSET])
+      if self.memory_size:
+        layer.memory.assign(entry[MEMORY])
+
+  def initial_state(self, seed):
+    """A fresh φ_0 drawn with stateless RNG from ``seed`` (spec §2.2).
+
+    Args:
+      seed: int, or an int tensor of shape [2] (a stateless RNG seed).
+
+    Returns:
+      ``{'input_permutation': int32 [input_dim], 'layers': ({'kernel': W,
+      'feedback_kernel': V, 'offset': b[, 'memory': m]}, ...)}``. The
+      permutation is this instance's fixed one.
+    """
+    return initial_state(self.input_dim, self.widths, seed,
+                         permutation=self.input_permutation.value,
+                         memory_size=self.memory_size,
+                         dtype=self.compute_dtype)
+
+  def functional_forward(self, state, inputs):
+    """Runs the model on a state nest instead of its variables.
+
+    Uses Keras 3 ``stateless_call`` so that the result is a pure function of
+    ``state`` and ``inputs``: gradients flow to the state tensors.
+    """
+    trainable, non_trainable = self._state_to_variable_lists(state)
+    (pre_activations, activations), _ = self.stateless_call(
+        trainable, non_trainable, inputs)
+    return pre_activations, activations
+
+  def _state_to_variable_lists(self, state):
+    values = {id(self.input_permutation): state[PERMUTATION]}
+    for layer, entry in zip(self.dense_layers, state[LAYERS], strict=True):
+      values[id(layer.kernel)] = entry[KERNEL]
+      values[id(layer.feedback_kernel)] = entry[FEEDBACK_KERNEL]
+      values[id(layer.offset)] = entry[OFFSET]
+      if self.memory_size:
+        values[id(layer.memory)] = entry[MEMORY]
+    trainable = [values[id(v)] for v in self.trainable_variables]
+    non_trainable = [values[id(v)] for v in self.non_trainable_variables]
+    return trainable, non_trainable
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(
+        input_dim=self.input_dim,
+        widths=list(self.widths),
+        activation=self.activation_name,
+        memory_size=self.memory_size,
+        permutation_seed=self.permutation_seed,
+        seed=self.seed)
+    return config
+
+
+def permutation_for(input_dim, seed):
+  """The fixed input permutation of spec §2.3 (identity when seed is None)."""
+  if seed is None:
+    return np.arange(input_dim, dtype=np.int32)
+  return np.random.RandomState(seed).permutation(input_dim).astype(np.int32)
+
+
+def initial_state(input_dim, widths, seed, permutation=None, memory_size=0,
+                  dtype='float32'):
+  """Draws φ_0 for an architecture with stateless RNG (spec §2.2, §2.4).
+
+  Works on static or tensor ``widths`` entries, so it also serves the
+  exported ``initial_state`` endpoint.
+
+  Args:
+    input_dim: Input size (int or scalar int tensor).
+    widths: Sequence of layer widths.
+    seed: int or int tensor [2].
+    permutation: Optional int32 [input_dim]; identity when None.
+    memory_size: Per-neuron memory channels M (0 = paper).
+    dtype: Float dtype of the state.
+
+  Returns:
+    A state nest as described in :meth:`BaseMLP.initial_state`.
+  """
+  seed = tf.convert_to_tensor(seed)
+  if seed.shape.rank == 0:
+    seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+  seeds = tf.random.experimental.stateless_split(seed, 3 * len(widths))
+  if permutation is None:
+    permutation = tf.range(input_dim, dtype=tf.int32)
+  layers = []
+  fan_in = input_dim
+  for i, width in enumerate(widths):
+    shape = tf.stack([fan_in, width])
+    entry = {
+        KERNEL: KERNEL_INIT_STDDEV * tf.random.stateless_truncated_normal(
+            shape, seeds[3 * i], dtype=dtype),
+        FEEDBACK_KERNEL: KERNEL_INIT_STDDEV *
+                         tf.random.stateless_truncated_normal(
+                             shape, seeds[3 * i + 1], dtype=dtype),
+        OFFSET: OFFSET_INIT_STDDEV * tf.random.stateless_truncated_normal(
+            tf.reshape(width, [1]), seeds[3 * i + 2], dtype=dtype),
+    }
+    if memory_size:
+      entry[MEMORY] = tf.zeros(tf.stack([width, memory_size]), dtype=dtype)
+    layers.append(entry)
+    fan_in = width
+  return {PERMUTATION: tf.convert_to_tensor(permutation, tf.int32),
+          LAYERS: tuple(layers)}

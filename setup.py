@@ -1,0 +1,53 @@
+"""Installs the learned_rule package.
+
+Development install with the test tools: ``pip install -e '.[test]'`` (what
+``make setup`` runs).
+"""
+
+import pathlib
+
+import setuptools
+
+_ROOT = pathlib.Path(__file__).parent
+
+
+def _version():
+  """Reads ``__version__`` without importing the package (and TensorFlow)."""
+  namespace = {}
+  exec((_ROOT / 'learned_rule' / 'version.py').read_text(), namespace)  # pylint: disable=exec-used
+  return namespace['__version__']
+
+
+setuptools.setup(
+    name='learned_rule',
+    version=_version(),
+    description=('Meta-learned unsupervised update rules for representation '
+                 'learning (ICLR 2019), in TensorFlow 2 and Keras 3.'),
+    packages=setuptools.find_packages(
+        include=['learned_rule', 'learned_rule.*']),
+    # Gin configs that ship inside the package, at any depth.
+    package_data={'learned_rule': ['*.gin', '**/*.gin']},
+    python_requires='>=3.10',
+    install_requires=[
+        'tensorflow>=2.21,<2.22',
+        'keras>=3.10,<4',
+        'tensorflow-datasets>=4.9',
+        # tensorflow-datasets imports importlib_resources but does not
+        # declare it as a dependency.
+        'importlib_resources',
+        'gin-config>=0.5',
+        'absl-py',
+        'numpy',
+        'scikit-learn',
+        'Pillow',
+        'matplotlib',
+    ],
+    extras_require={
+        'test': ['pytest', 'pytest-xdist'],
+    },
+    entry_points={
+        'console_scripts': [
+            'learned-rule-apply=learned_rule.cli.apply_rule:run',
+        ],
+    },
+)

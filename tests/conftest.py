@@ -1,0 +1,29 @@
+"""Shared pytest setup for the learned_rule tests.
+
+Quiets TensorFlow and hides any GPU before TensorFlow is first imported, so
+that results do not depend on the machine, and clears the gin config around
+every test.
+"""
+
+import os
+import sys
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+os.environ['CUDA_VISIBLE_DEVICES'] = ''
+
+# Lets the tests import the package from a source checkout that was not
+# installed (equivalent to PYTHONPATH=.).
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _REPO_ROOT not in sys.path:
+  sys.path.insert(0, _REPO_ROOT)
+
+import gin  # pylint: disable=g-import-not-at-top,wrong-import-position
+import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+@pytest.fixture(autouse=True)
+def clear_gin_config():
+  """Gives every test an empty gin config and leaves none behind."""
+  gin.clear_config()
+  yield
+  gin.clear_config()

@@ -27,7 +27,7 @@ test: setup
 	$(VENV)/bin/python -m pytest -q -n 2 tests
 
 demo: setup
-	$(VENV)/bin/python bin/apply_rule.py --dataset=digits --steps=300 --eval_every=25
+	$(VENV)/bin/python bin/apply_rule.py --gin_file=apply/digits_demo.gin --dataset=digits --steps=300 --eval_every=25
 
 benchmark: setup
 	$(VENV)/bin/python benchmarks/inner_step.py

@@ -1,0 +1,1 @@
+"""The absl binaries; ``bin/`` holds launchers for them."""

@@ -1,0 +1,45 @@
+"""Strict gin parsing shared by the binaries.
+
+Binaries take ``--gin_file`` and ``--gin_bindings`` and parse them with
+``skip_unknown=False``, so a misspelled configurable or parameter stops the
+run at startup with a message that names it (DESIGN §4.1).
+"""
+
+import os
+
+import gin
+
+# Directory of the gin files that ship with the repository.
+GIN_CONFIG_DIR = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    'gin_configs')
+
+
+class ConfigError(ValueError):
+  """A gin file or binding is missing or names something unknown."""
+
+
+def resolve_gin_file(path):
+  """Finds ``path`` as given or relative to ``gin_configs/``."""
+  if os.path.exists(path):
+    return path
+  candidate = os.path.join(GIN_CONFIG_DIR, path)
+  if os.path.exists(candidate):
+    return candidate
+  raise ConfigError(f'Gin file {path!r} not found (also looked in '
+                    f'{GIN_CONFIG_DIR}).')
+
+
+def parse_gin(gin_files, gin_bindings):
+  """Parses gin files then bindings strictly and finalizes the config.
+
+  Raises:
+    ConfigError: with gin's message, which names the unknown binding.
+  """
+  files = [resolve_gin_file(path) for path in gin_files or []]
+  gin.add_config_file_search_path(GIN_CONFIG_DIR)  # For `include` lines.
+  try:
+    gin.parse_config_files_and_bindings(
+        files, gin_bindings or [], skip_unknown=False, finalize_config=True)
+  except (ValueError, KeyError, SyntaxError, OSError) as error:
+    raise ConfigError(f'Invalid gin configuration: {error}') from error

@@ -1,0 +1,1 @@
+"""Datasets as in-memory arrays, and samplers that feed the inner loop."""

@@ -1,0 +1,111 @@
+"""The apply_rule binary end to end, its errors, and the progress display."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from learned_rule import application
+from learned_rule import progress
+from learned_rule.data import digits
+from learned_rule.data import registry
+from learned_rule.data import sampling
+from learned_rule.rule import config as config_lib
+from learned_rule.rule import rule as rule_lib
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMALL_RULE = [
+    'RuleConfig.hidden_size = 6', 'RuleConfig.delta_dim = 3',
+    'RuleConfig.num_grad_channels = 2', 'RuleConfig.top_signal_channels = 5',
+    'RuleConfig.top_width = 4', 'apply_rule.widths = (8, 4)',
+    'apply_rule.batch_size = 16', 'apply_rule.eval_draws = 1',
+]
+
+
+def run_binary(*args):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', CUDA_VISIBLE_DEVICES='')
+  return subprocess.run(
+      [sys.executable, os.path.join(REPO, 'bin', 'apply_rule.py'), *args],
+      capture_output=True, text=True, env=env, timeout=300, check=False)
+
+
+def test_binary_reports_every_evaluation_and_writes_json(tmp_path):
+  output = tmp_path / 'evaluations.json'
+  result = run_binary('--steps=4', '--eval_every=2', '--seed=3',
+                      f'--output_json={output}',
+                      *[f'--gin_bindings={b}' for b in SMALL_RULE])
+  assert result.returncode == 0, result.stderr[-3000:]
+  evaluations = json.loads(output.read_text())
+  assert [e['step'] for e in evaluations] == [0, 2, 4]
+  for evaluation in evaluations:
+    assert 0.0 <= evaluation['ridge_accuracy'] <= 1.0
+    assert 0.0 <= evaluation['logistic_accuracy'] <= 1.0
+    assert np.isfinite(evaluation['meta_objective'])
+  assert 'meta-objective' in result.stdout
+  assert 'applying rule' in result.stderr
+
+
+def test_binary_rejects_unknown_gin_binding_before_compute():
+  result = run_binary('--steps=2', '--gin_bindings=RuleConfig.hiden_size = 3')
+  assert result.returncode != 0
+  assert 'hiden_size' in result.stderr
+  assert 'Applying' not in result.stdout
+
+
+def test_binary_rejects_unknown_dataset_and_lists_known_ones():
+  result = run_binary('--steps=2', '--dataset=mnsit')
+  assert result.returncode != 0
+  assert 'mnsit' in result.stderr and 'digits' in result.stderr
+
+
+def test_binary_rejects_missing_rule_dir(tmp_path):
+  result = run_binary('--steps=2', f'--rule_dir={tmp_path / "nothing"}')
+  assert result.returncode != 0
+  assert 'No exported rule' in result.stderr
+
+
+def test_apply_rule_is_deterministic_given_the_seed():
+  rule = rule_lib.UnsupervisedUpdate(config_lib.RuleConfig(
+      top_width=4, hidden_size=6, delta_dim=3, num_grad_channels=2,
+      top_signal_channels=5, step_size=0.05))
+  data = digits.load_digits()
+  kwargs = dict(widths=(8, 4), batch_size=16, eval_draws=1,
+                show_progress=False, report=lambda e: None, jit_compile=False)
+  first = application.apply_rule(rule, data, 3, 3, seed=1, **kwargs)
+  second = application.apply_rule(rule, data, 3, 3, seed=1, **kwargs)
+  other = application.apply_rule(rule, data, 3, 3, seed=2, **kwargs)
+  assert first == second
+  assert first[-1].meta_objective != other[-1].meta_objective
+  assert first[0].meta_objective != first[-1].meta_objective
+
+
+def test_registry_lists_available_datasets():
+  assert registry.load('digits').num_classes == 10
+  with pytest.raises(ValueError, match='available: digits'):
+    registry.load('cifar100')
+
+
+def test_few_shot_batch_is_balanced_and_disjoint():
+  data = digits.load_digits()
+  batch = sampling.few_shot_batch(data, np.random.default_rng(0), shots=5)
+  assert np.bincount(batch.support_y).tolist() == [5] * 10
+  assert np.bincount(batch.query_y).tolist() == [5] * 10
+  support = {row.tobytes() for row in batch.support_x}
+  assert not support & {row.tobytes() for row in batch.query_x}
+  with pytest.raises(ValueError, match='needed'):
+    sampling.few_shot_batch(data, np.random.default_rng(0), shots=200)
+
+
+def test_progress_line_shows_rate_eta_and_values():
+  stream = io.StringIO()
+  bar = progress.Progress(10, 'work', stream=stream, min_interval=0.0)
+  bar.update(5, {'loss': 0.5})
+  bar.update(5)
+  lines = stream.getvalue().splitlines()
+  assert lines[0].startswith('work [##########..........] 5/10 steps')
+  assert 'ETA' in lines[0] and 'loss=0.5' in lines[0]
+  assert '10/10 steps' in lines[-1]

@@ -48,6 +48,21 @@ def _check_positive_int(name, value):
     raise ValueError(f'`{name}` must be a positive int, got {value}.')
 
 
+def _check_batch(inputs, name):
+  """Rank >= 2, batch >= 2 (statically), and finite values when eager."""
+  if inputs.shape.rank is None or inputs.shape.rank < 2:
+    raise ValueError(f'`{name}` must have rank >= 2 ([batch, features...]), '
+                     f'got shape {inputs.shape}.')
+  batch = inputs.shape[0]
+  if batch is not None and batch < 2:
+    raise ValueError(
+        f'`{name}` must hold a batch of at least 2 examples (batch norm uses '
+        f'batch statistics, spec §2.2), got batch size {batch}.')
+  if tf.executing_eagerly() and not bool(
+      tf.reduce_all(tf.math.is_finite(inputs))):
+    raise ValueError(f'`{name}` contains NaN or Inf values.')
+
+
 def dense_batch_norm(inputs, kernel, offset, activation,
                      epsilon=BATCH_NORM_EPSILON):
   """One base-model layer on tensors: ``z = BN(x W) + b``, ``act(z)`` (§2.2).
@@ -125,8 +140,10 @@ class LocalDense(keras.layers.Layer):
                **kwargs):
     super().__init__(**kwargs)
     _check_positive_int('units', units)
-    if memory_size < 0:
-      raise ValueError(f'`memory_size` must be >= 0, got {memory_size}.')
+    if (isinstance(memory_size, bool) or
+        not isinstance(memory_size, (int, np.integer)) or memory_size < 0):
+      raise ValueError(f'`memory_size` must be an int >= 0, got '
+                       f'{memory_size!r}.')
     self.units = int(units)
     self.activation_name = activations_lib.check_activation(activation)
     self.activation = activations_lib.get(activation)
@@ -161,6 +178,7 @@ class LocalDense(keras.layers.Layer):
       self.memory = None
 
   def call(self, inputs):
+    _check_batch(inputs, 'inputs')
     return dense_batch_norm(inputs, self.kernel, self.offset, self.activation,
                             self.batch_norm_epsilon)
 
@@ -272,20 +290,12 @@ class BaseMLP(keras.Model):
   def flatten_inputs(self, inputs):
     """Flattens ``[batch, ...]`` to ``[batch, input_dim]`` with shape checks."""
     inputs = tf.convert_to_tensor(inputs, dtype=self.compute_dtype)
-    if inputs.shape.rank is None or inputs.shape.rank < 2:
-      raise ValueError(
-          f'`inputs` must have rank >= 2 ([batch, features...]), got shape '
-          f'{inputs.shape}.')
+    _check_batch(inputs, 'inputs')
     features = math.prod(inputs.shape[1:])
     if features != self.input_dim:
       raise ValueError(
           f'`inputs` has {features} features per example (shape '
           f'{inputs.shape}) but this BaseMLP has input_dim={self.input_dim}.')
-    batch = inputs.shape[0]
-    if batch is not None and batch < 2:
-      raise ValueError(
-          f'`inputs` must hold a batch of at least 2 examples (batch norm '
-          f'uses batch statistics, spec §2.2), got batch size {batch}.')
     return tf.reshape(inputs, [-1, self.input_dim])
 
   # -- The functional view used by the inner loop. ---------------------------

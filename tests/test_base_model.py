@@ -567,5 +567,30 @@ def test_batch_of_one_is_rejected(functional):
       model(x)
 
 
+@pytest.mark.parametrize('functional', [False, True])
+@pytest.mark.parametrize('bad', [np.nan, np.inf])
+def test_non_finite_input_is_rejected(functional, bad):
+  model = base_model.BaseMLP(4, (3,))
+  x = np.ones((3, 4), np.float32)
+  x[1, 2] = bad
+  with pytest.raises(ValueError, match='inputs.*NaN or Inf'):
+    if functional:
+      model.functional_forward(model.get_state(), x)
+    else:
+      model(x)
+
+
+@pytest.mark.parametrize('memory_size', [1.5, True, '2'])
+def test_non_int_memory_size_is_rejected(memory_size):
+  with pytest.raises(ValueError, match='memory_size'):
+    base_model.LocalDense(3, memory_size=memory_size)
+
+
+def test_local_dense_alone_checks_its_batch():
+  layer = base_model.LocalDense(3)
+  with pytest.raises(ValueError, match='inputs.*batch'):
+    layer(np.ones((1, 4), np.float32))
+
+
 if __name__ == '__main__':
   sys.exit(pytest.main([__file__, '-q']))

@@ -18,12 +18,15 @@ What is measured, per base-model configuration (``--configs``):
    on the top features x^L, random labels; ``tf.GradientTape``, W and b of
    every layer updated (V untouched). N steps in one ``tf.while_loop`` inside
    one ``tf.function``, so per-call overhead is amortised as for the rule.
-   Rule and SGD calls alternate within each repeat, so that a slow phase of
-   this shared machine hits both sides of their ratio.
+   Each repeat calls all four functions (rule and SGD, graph and XLA) in
+   turn, so that a slow phase of this shared machine hits every column
+   alike.
 3. ``rule/sgd``: the ratio of the two per-step times at each XLA setting.
 4. Throughput: :func:`rule_step_macs` counts the multiply-adds of one rule
    step analytically (convolutions, linear maps, matmuls and outer products;
-   elementwise work, batch norms and reductions are not counted). GFLOP/s =
+   elementwise work, batch norms and reductions are not counted; the count
+   equals that of the Conv2D, MatMul and Einsum ops of the traced step at
+   both configurations). GFLOP/s =
    2 · MACs / time. The reference is a dense 2048 × 2048 float32
    ``tf.matmul`` in a ``tf.function`` (median time, 2 · 2048³ FLOPs),
    measured in the same run right before each configuration.
@@ -35,12 +38,24 @@ What is measured, per base-model configuration (``--configs``):
    ``--measure_one=config,mode,steps,recompute``), which reports the first
    call (trace + compile + one run), the median of the following calls (at
    most ``--gradient_repeats``, stopping once they took
-   ``--gradient_time_budget_s``), per rule step, and memory: the peak
-   resident set ``ru_maxrss`` of the process, and ``delta`` = peak minus the
-   resident set after setup (TensorFlow imported, model, rule and data built,
-   before the first meta-gradient call). The peak includes compilation. A
-   subprocess that runs past ``--measure_timeout_s`` is recorded as
-   ``timeout``.
+   ``--gradient_time_budget_s``), per rule step, and memory:
+
+   * ``rss setup``: the resident set after setup (TensorFlow imported,
+     model, rule and data built, before the first meta-gradient call).
+   * ``peak``: the kernel's peak-RSS mark, reset right after setup, read
+     after all calls: the largest resident set while meta-gradients ran,
+     tracing and compilation included. ``delta`` = peak − rss setup.
+   * ``steady delta``: the mark is reset once more after the first call, so
+     this is the peak of the timed calls alone minus rss setup. Freed memory
+     mostly stays resident, so it is at least what the first call left.
+
+   The mark is VmHWM of /proc/self/status: what ``getrusage(RUSAGE_SELF)
+   .ru_maxrss`` reports for a process not forked from a larger one. A fork
+   + exec child's ``ru_maxrss`` starts at its parent's peak (the ~1.4 GB of
+   this driver), so it is only recorded, as ``ru_maxrss_mb``; systems
+   without /proc fall back to it. A subprocess that runs past
+   ``--measure_timeout_s`` is recorded as ``timeout``; one that fails keeps
+   the end of its stderr.
 
 How to read it: the machine is shared and noisy, so compare numbers only
 within one run — the ratios (rule/SGD, GFLOP/s vs. matmul, meta-gradient vs.
@@ -52,12 +67,14 @@ Regenerate (from the repository root):
   .venv/bin/python benchmarks/inner_step.py              # everything
   .venv/bin/python benchmarks/inner_step.py --quick      # ~2-3 min smoke run
   .venv/bin/python benchmarks/inner_step.py --gradient_configs=cpu
+  .venv/bin/python benchmarks/inner_step.py --report_from=PATH  # tables only
 
 Reference: paper_spec.md §10 (compute cost), DESIGN.md §6.
 """
 
 import collections
 import datetime
+import functools
 import json
 import os
 import platform
@@ -67,18 +84,16 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app
+from absl import flags
+import numpy as np
+import tensorflow as tf
 
-from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
-from absl import flags  # pylint: disable=g-import-not-at-top,wrong-import-position
-import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
-import tensorflow as tf  # pylint: disable=g-import-not-at-top,wrong-import-position
-
-from learned_rule import base_model  # pylint: disable=g-import-not-at-top,wrong-import-position
-from learned_rule import inner_loop  # pylint: disable=g-import-not-at-top,wrong-import-position
-from learned_rule import meta_objective  # pylint: disable=g-import-not-at-top,wrong-import-position
-from learned_rule.rule import config as config_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
-from learned_rule.rule import rule as rule_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
+from learned_rule import base_model
+from learned_rule import inner_loop
+from learned_rule import meta_objective
+from learned_rule.rule import config as config_lib
+from learned_rule.rule import rule as rule_lib
 
 FLAGS = flags.FLAGS
 
@@ -95,8 +110,9 @@ flags.DEFINE_list('gradient_steps', ['16', '128'],
 flags.DEFINE_bool('skip_xla_gradient', False,
                   'Skip the XLA meta-gradient settings (slow compiles).')
 flags.DEFINE_bool('quick', False,
-                  'Fast smoke run: 2 repeats, 2-4 unrolled steps, one '
-                  '2-step meta-gradient on the cpu config. Flags given '
+                  'Fast smoke run: 2 repeats, 2-4 unrolled steps, 2-step '
+                  'graph-mode meta-gradients on the cpu config only (XLA '
+                  'meta-gradients compile for minutes). Flags given '
                   'explicitly still win.')
 flags.DEFINE_integer('gradient_repeats', 3,
                      'At most this many timed meta-gradient calls after the '
@@ -107,6 +123,9 @@ flags.DEFINE_float('gradient_time_budget_s', 120.0,
 flags.DEFINE_integer('measure_timeout_s', 900,
                      'Wall-clock limit of one meta-gradient subprocess.')
 flags.DEFINE_integer('seed', 0, 'Seed of the models, θ and the data.')
+flags.DEFINE_string('report_from', None,
+                    'Only print the tables of this existing results JSON '
+                    '(e.g. of a run stopped early).')
 flags.DEFINE_string('measure_one', None,
                     'Internal: "config,mode,steps,recompute" runs one '
                     'meta-gradient measurement and prints it as JSON.')
@@ -135,7 +154,7 @@ BENCHES = {
 }
 
 
-# -- Multiply-add count. --------------------------------------------------------
+# -- Multiply-add count. -------------------------------------------------------
 
 
 def rule_step_mac_breakdown(input_dim, widths, batch, config):
@@ -178,7 +197,8 @@ def rule_step_mac_breakdown(input_dim, widths, batch, config):
       KERNEL * h * h)
   # §3.4: Linear(h → D) per unit of layers 1..L, then δ · Vᵀ.
   parts['downward_projection'] = b * sum(widths) * h * d
-  parts['downward_feedback'] = b * d * sum(n_in * n_out for n_in, n_out in pairs)
+  parts['downward_feedback'] = b * d * sum(
+      n_in * n_out for n_in, n_out in pairs)
   # §3.5: 15 maps H→G per weight layer: 3 pair readouts (top on n_out,
   # bottom on n_in), 2 lower symm (both maps on n_in), upper psd (one map on
   # n_out), 2 upper symm (both maps on n_out).
@@ -216,7 +236,7 @@ def sgd_step_macs(input_dim, widths, batch, num_classes=NUM_CLASSES):
   return 3 * forward
 
 
-# -- Setup shared by every measurement. ------------------------------------------
+# -- Setup shared by every measurement. ----------------------------------------
 
 
 def _build(bench, seed):
@@ -276,7 +296,7 @@ def _time_interleaved(functions, repeats):
   return out
 
 
-# -- Step timings. ---------------------------------------------------------------
+# -- Step timings. -------------------------------------------------------------
 
 
 def measure_matmul(repeats):
@@ -285,7 +305,7 @@ def measure_matmul(repeats):
   a, b = (tf.constant(rng.standard_normal((MATMUL_SIZE, MATMUL_SIZE)),
                       tf.float32) for _ in range(2))
   matmul = tf.function(tf.matmul)
-  timing = _time_interleaved({'matmul': lambda: matmul(a, b)},
+  timing = _time_interleaved({'matmul': functools.partial(matmul, a, b)},
                              max(repeats, 5))['matmul']
   flops = 2 * MATMUL_SIZE**3
   return {'size': MATMUL_SIZE, 'median_s': timing['median_s'],
@@ -346,17 +366,21 @@ def measure_steps(bench, steps, repeats, seed, matmul):
             'rule_mac_breakdown': rule_step_mac_breakdown(
                 bench.input_dim, bench.widths, bench.batch,
                 bench.rule_config),
-            'sgd_macs_per_step_estimate': sgd_macs, 'by_xla': {}}
-  for xla in (False, True):
-    loop = inner_loop.InnerLoop(rule, jit_compile=xla)
-    sgd = _sgd_loop(xla)
-    timing = _time_interleaved({
-        'rule': lambda: loop.unroll(model, state, batches),  # pylint: disable=cell-var-from-loop
-        'sgd': lambda: sgd(state, batches, labels, head),  # pylint: disable=cell-var-from-loop
-    }, repeats)
+            'sgd_macs_per_step_estimate': sgd_macs, 'by_mode': {}}
+  functions = {}
+  for mode in ('graph', 'xla'):
+    loop = inner_loop.InnerLoop(rule, jit_compile=mode == 'xla')
+    sgd = _sgd_loop(mode == 'xla')
+    functions[mode, 'rule'] = functools.partial(loop.unroll, model, state,
+                                                batches)
+    functions[mode, 'sgd'] = functools.partial(sgd, state, batches, labels,
+                                               head)
+  # One repeat calls all four, so that load changes hit every column alike.
+  timing = _time_interleaved(functions, repeats)
+  for mode in ('graph', 'xla'):
     entry = {}
     for name, step_macs in (('rule', macs), ('sgd', sgd_macs)):
-      t = timing[name]
+      t = timing[mode, name]
       per_step = t['median_s'] / steps
       entry[name] = {
           'step_ms': 1e3 * per_step,
@@ -366,31 +390,56 @@ def measure_steps(bench, steps, repeats, seed, matmul):
           'gflops': 2 * step_macs / per_step / 1e9,
       }
     entry['rule_over_sgd'] = entry['rule']['step_ms'] / entry['sgd']['step_ms']
-    entry['rule_gflops_over_matmul'] = entry['rule']['gflops'] / matmul['gflops']
-    result['by_xla']['xla' if xla else 'graph'] = entry
-    print(f'[{bench.name}] xla={xla}: rule {entry["rule"]["step_ms"]:.1f} '
+    entry['rule_gflops_over_matmul'] = (
+        entry['rule']['gflops'] / matmul['gflops'])
+    result['by_mode'][mode] = entry
+    print(f'[{bench.name}] {mode}: rule {entry["rule"]["step_ms"]:.1f} '
           f'ms/step, sgd {entry["sgd"]["step_ms"]:.3f} ms/step, ratio '
           f'{entry["rule_over_sgd"]:.0f}x, {entry["rule"]["gflops"]:.1f} '
           f'GFLOP/s', flush=True)
   return result
 
 
-# -- Meta-gradient (one setting per subprocess). ----------------------------------
+# -- Meta-gradient (one setting per subprocess). -------------------------------
 
 
-def _current_rss_mb():
+def _proc_status_mb(field):
+  """A memory field (e.g. 'VmRSS', 'VmHWM') of /proc/self/status, or None."""
   try:
-    with open('/proc/self/statm') as f:
-      pages = int(f.read().split()[1])
-    return pages * os.sysconf('SC_PAGE_SIZE') / 2**20
-  except (OSError, ValueError):
-    return _max_rss_mb()
+    with open('/proc/self/status') as f:
+      for line in f:
+        if line.startswith(field + ':'):
+          return int(line.split()[1]) / 2**10  # Reported in kB.
+  except OSError:
+    pass
+  return None
 
 
-def _max_rss_mb():
+def _ru_maxrss_mb():
   # ru_maxrss is in kilobytes on Linux, in bytes on macOS.
   unit = 1 if sys.platform == 'darwin' else 2**10
   return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * unit / 2**20
+
+
+def _reset_peak_rss():
+  """Resets the kernel's peak-RSS mark to the current RSS (Linux >= 4.0)."""
+  try:
+    with open('/proc/self/clear_refs', 'w') as f:
+      f.write('5')
+    return True
+  except OSError:
+    return False
+
+
+def _peak_rss_mb():
+  """Peak resident set of this process's address space, in MB.
+
+  ``ru_maxrss`` is the same kernel mark, but a child created by fork + exec
+  inherits the parent's peak in it, so a subprocess of a large parent reads
+  the parent's value; VmHWM belongs to the address space created by exec.
+  """
+  peak = _proc_status_mb('VmHWM')
+  return _ru_maxrss_mb() if peak is None else peak
 
 
 def measure_meta_gradient(bench, mode, steps, recompute, seed, repeats,
@@ -401,8 +450,10 @@ def measure_meta_gradient(bench, mode, steps, recompute, seed, repeats,
   meta_batch = _few_shot_batch(bench, seed)
   loop = inner_loop.InnerLoop(rule, jit_compile_gradient=mode == 'xla',
                               recompute=recompute)
-  rss_setup = _current_rss_mb()
-  maxrss_setup = _max_rss_mb()
+  rss_setup = _proc_status_mb('VmRSS') or _ru_maxrss_mb()
+  peak_setup = _peak_rss_mb()
+  # From here on the peak mark measures the meta-gradient calls only.
+  peak_was_reset = _reset_peak_rss()
 
   def call():
     return loop.meta_gradient(model, state, batches, meta_batch, NUM_CLASSES)
@@ -411,7 +462,9 @@ def measure_meta_gradient(bench, mode, steps, recompute, seed, repeats,
   result = call()
   loss = float(result.loss)
   first = time.perf_counter() - start
-  maxrss_first = _max_rss_mb()
+  peak_first = _peak_rss_mb()
+  # The timed calls' own peak, without tracing and compilation.
+  _reset_peak_rss()
   times = []
   while len(times) < max(repeats, 1):
     start = time.perf_counter()
@@ -421,19 +474,23 @@ def measure_meta_gradient(bench, mode, steps, recompute, seed, repeats,
     if sum(times) >= time_budget_s:
       break
   median = statistics.median(times)
-  peak = _max_rss_mb()
+  peak_steady = _peak_rss_mb()
+  peak = max(peak_first, peak_steady) if peak_was_reset else peak_steady
   return {
       'status': 'ok', 'first_call_s': first,
       'compile_s': max(first - median, 0.0), 'call_times_s': times,
       'call_s': median, 'step_ms': 1e3 * median / steps,
-      'rss_setup_mb': rss_setup, 'maxrss_setup_mb': maxrss_setup,
-      'maxrss_after_first_call_mb': maxrss_first, 'peak_mb': peak,
+      'rss_setup_mb': rss_setup, 'peak_setup_mb': peak_setup,
+      'peak_was_reset_after_setup': peak_was_reset,
+      'peak_first_call_mb': peak_first, 'peak_steady_mb': peak_steady,
+      'peak_mb': peak, 'steady_delta_mb': peak_steady - rss_setup,
+      'ru_maxrss_mb': _ru_maxrss_mb(),
       'delta_mb': peak - rss_setup, 'loss': loss,
       'gradient_norm': float(tf.linalg.global_norm(result.gradients)),
   }
 
 
-def _run_subprocess(spec, timeout_s):
+def _run_subprocess(spec, timeout_s, repeats):
   """Runs this script with --measure_one=spec; returns its result dict."""
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   env = dict(os.environ)
@@ -442,7 +499,7 @@ def _run_subprocess(spec, timeout_s):
   env.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   command = [sys.executable, os.path.abspath(__file__),
              f'--measure_one={spec}', f'--seed={FLAGS.seed}',
-             f'--gradient_repeats={FLAGS.gradient_repeats}',
+             f'--gradient_repeats={repeats}',
              f'--gradient_time_budget_s={FLAGS.gradient_time_budget_s}']
   start = time.perf_counter()
   try:
@@ -467,7 +524,7 @@ def _parse_measure_one(spec):
   return BENCHES[name], mode, int(steps), recompute in ('1', 'true', 'on')
 
 
-# -- Driver. ----------------------------------------------------------------------
+# -- Driver. -------------------------------------------------------------------
 
 
 def _settings():
@@ -475,7 +532,9 @@ def _settings():
   quick = FLAGS.quick
 
   def pick(name, quick_value):
-    return quick_value if quick and not FLAGS[name].present else FLAGS[name].value
+    if quick and not FLAGS[name].present:
+      return quick_value
+    return FLAGS[name].value
 
   return {
       'quick': quick,
@@ -483,7 +542,7 @@ def _settings():
       'gradient_configs': pick('gradient_configs', ['cpu']),
       'repeats': pick('repeats', 2),
       'gradient_steps': [int(s) for s in pick('gradient_steps', ['2'])],
-      'skip_xla_gradient': FLAGS.skip_xla_gradient,
+      'skip_xla_gradient': pick('skip_xla_gradient', True),
       'gradient_repeats': pick('gradient_repeats', 1),
       'measure_timeout_s': FLAGS.measure_timeout_s,
       'seed': FLAGS.seed,
@@ -548,7 +607,7 @@ def format_report(results):
     steps = config.get('steps')
     if not steps:
       continue
-    for mode, entry in steps['by_xla'].items():
+    for mode, entry in steps['by_mode'].items():
       rule, sgd = entry['rule'], entry['sgd']
       rows.append([
           name, mode, f"{rule['step_ms']:.1f}", f"{sgd['step_ms']:.3f}",
@@ -571,39 +630,42 @@ def format_report(results):
                       breakdown_rows))
   rows = []
   for name, config in results['configs'].items():
-    forward = config.get('steps', {}).get('by_xla', {})
+    forward = config.get('steps', {}).get('by_mode', {})
     for key, entry in config.get('meta_gradient', {}).items():
       mode, steps, recompute = key.split('/')
       if entry.get('status') != 'ok':
         rows.append([name, mode, steps, recompute, entry.get('status')] +
-                    [''] * 6)
+                    [''] * 7)
         continue
       base = forward.get(mode, {}).get('rule', {}).get('step_ms')
       rows.append([
           name, mode, steps, recompute, 'ok', f"{entry['first_call_s']:.1f}",
           f"{entry['call_s']:.2f}", f"{entry['step_ms']:.1f}",
           f"{entry['step_ms'] / base:.1f}" if base else '',
-          f"{entry['peak_mb']:.0f}", f"{entry['delta_mb']:.0f}"])
+          f"{entry['peak_mb']:.0f}", f"{entry['delta_mb']:.0f}",
+          f"{entry['steady_delta_mb']:.0f}"])
   if rows:
     out.append('\nMeta-gradient (first call = trace + compile + run; '
                'x fwd = per-step time / rule forward step, same mode)')
     out.append(_table(['config', 'mode', 'steps', 'recompute', 'status',
                        'first s', 'call s', 'ms/step', 'x fwd', 'peak MB',
-                       'delta MB'], rows))
+                       'delta MB', 'steady dMB'], rows))
   return '\n'.join(out)
 
 
 def run_all(settings):
   """Measures everything; rewrites the JSON after every measurement."""
-  unknown = set(settings['configs']) - set(BENCHES)
+  unknown = set(settings['configs'] + settings['gradient_configs']) - set(
+      BENCHES)
   if unknown:
-    raise app.UsageError(f'Unknown --configs {sorted(unknown)}; known: '
+    raise app.UsageError(f'Unknown configs {sorted(unknown)}; known: '
                          f'{sorted(BENCHES)}.')
   results = {'machine': _machine_info(), 'settings': settings, 'configs': {}}
   path = FLAGS.output_json
   for name in settings['configs']:
     bench = BENCHES[name]
-    steps = bench.quick_unroll_steps if settings['quick'] else bench.unroll_steps
+    steps = (bench.quick_unroll_steps if settings['quick'] else
+             bench.unroll_steps)
     config = results['configs'].setdefault(name, {
         'input_dim': bench.input_dim, 'widths': list(bench.widths),
         'batch': bench.batch, 'rule_config': bench.rule_config.to_dict()})
@@ -623,7 +685,7 @@ def run_all(settings):
           key = f"{mode}/{steps}/{'on' if recompute else 'off'}"
           entry = _run_subprocess(
               f'{name},{mode},{steps},{int(recompute)}',
-              settings['measure_timeout_s'])
+              settings['measure_timeout_s'], settings['gradient_repeats'])
           config['meta_gradient'][key] = entry
           _write_json(results, path)
           summary = (f"{entry['step_ms']:.1f} ms/step, peak "
@@ -645,6 +707,10 @@ def main(argv):
                                    FLAGS.gradient_repeats,
                                    FLAGS.gradient_time_budget_s)
     print(RESULT_MARKER + json.dumps(result), flush=True)
+    return
+  if FLAGS.report_from:
+    with open(FLAGS.report_from) as f:
+      print(format_report(json.load(f)))
     return
   results = run_all(_settings())
   print()

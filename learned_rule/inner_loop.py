@@ -151,7 +151,11 @@ class InnerLoop:
     return UnrollResult(final, losses.stack(), accuracies.stack())
 
   def _function(self, model, kind):
-    """The compiled function of ``kind`` for ``model``'s architecture."""
+    """The compiled function of ``kind`` for ``model``'s architecture.
+
+    Kinds: 'unroll' (state only), 'scored_unroll' (with the objective of
+    every new state) and 'gradient' (the meta-gradient).
+    """
     key = (model.signature, kind)
     if key not in self._compiled:
       if kind == 'gradient':
@@ -203,7 +207,7 @@ class InnerLoop:
                             num_classes, theta=None):
     """Unrolls and scores every new state: ``UnrollResult`` with losses [N]."""
     theta, state, batches = self._prepare(model, theta, state, batches)
-    return self._function(model, 'unroll')(
+    return self._function(model, 'scored_unroll')(
         theta, state, batches, meta_objective_lib.FewShotBatch(*meta_batch),
         num_classes)
 
@@ -222,7 +226,10 @@ class InnerLoop:
         num_classes)
 
   def tracing_count(self, model, kind):
-    """How many times the compiled function of ``kind`` was traced."""
+    """How many times the compiled function of ``kind`` was traced.
+
+    ``kind`` is 'unroll', 'scored_unroll' or 'gradient'.
+    """
     key = (model.signature, kind)
     if key not in self._compiled:
       return 0

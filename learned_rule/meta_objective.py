@@ -69,7 +69,7 @@ def solve_ridge(features, targets, ridge=RIDGE, solver='cholesky'):
   ones = tf.ones_like(features[:, :1])
   design = tf.concat([features, ones], axis=1)
   penalty = tf.concat([
-      tf.fill(tf.shape(features)[1:], tf.cast(ridge, features.dtype)),
+      tf.fill(tf.shape(features)[1:], tf.constant(ridge, features.dtype)),
       tf.zeros([1], features.dtype)], axis=0)
   gram = tf.matmul(design, design, transpose_a=True) + tf.linalg.diag(penalty)
   rhs = tf.matmul(design, targets, transpose_a=True)

@@ -84,8 +84,15 @@ def model():
 # -- Shapes: one θ, many architectures. ----------------------------------------
 
 
-@pytest.mark.parametrize('activation', ['relu', 'tanh', 'step'])
-@pytest.mark.parametrize('widths', [(6, 4), (9, 5, 4), (3, 3, 3, 4)])
+# Every activation on the small model, and each deeper model with one of them
+# (each case is a compile of its own).
+@pytest.mark.parametrize('widths, activation', [
+    ((6, 4), 'relu'),
+    ((6, 4), 'tanh'),
+    ((6, 4), 'step'),
+    ((9, 5, 4), 'tanh'),
+    ((3, 3, 3, 4), 'step'),
+])
 def test_one_rule_trains_several_architectures(rule, graph_loop, widths,
                                                activation):
   model = base_model.BaseMLP(INPUT_DIM, widths, activation=activation,
@@ -106,9 +113,8 @@ def test_one_rule_trains_several_architectures(rule, graph_loop, widths,
   assert len(rule.trainable_variables) == len(graph_loop.theta())
 
 
-@pytest.mark.parametrize('widths', [(6, 4), (9, 5, 4)])
-def test_unroll_equals_chained_single_step_unrolls(graph_loop, widths):
-  model = base_model.BaseMLP(INPUT_DIM, widths, seed=7)
+def test_unroll_equals_chained_single_step_unrolls(graph_loop):
+  model = base_model.BaseMLP(INPUT_DIM, (9, 5, 4), seed=7)
   state = model.initial_state(8)
   batches = _batches(seed=9)
   unrolled = graph_loop.unroll(model, state, batches)
@@ -122,23 +128,16 @@ def test_unroll_equals_chained_single_step_unrolls(graph_loop, widths):
              zip(_numpy(two), _numpy(unrolled))) > 1e-7
 
 
-def test_xla_unroll_matches_graph_unroll(rule, graph_loop, model):
+def test_module_level_unroll_with_xla_matches_graph_unroll(rule, graph_loop,
+                                                          model):
   state = model.initial_state(10)
   batches = _batches(seed=11)
-  xla = inner_loop.InnerLoop(rule, jit_compile=True).unroll(model, state,
-                                                            batches)
+  # The module-level helper compiles with XLA by default.
+  xla = inner_loop.unroll(rule, model, state, batches)
   graph = graph_loop.unroll(model, state, batches)
   _assert_states_close(xla, graph, rtol=1e-4, atol=1e-7)
-
-
-def test_module_level_unroll(rule, graph_loop, model):
-  state = model.initial_state(12)
-  batches = _batches(steps=2, seed=13)
-  final = inner_loop.unroll(rule, model, state, batches)  # XLA by default.
-  _assert_states_close(final, graph_loop.unroll(model, state, batches),
-                       rtol=1e-4, atol=1e-7)
   with pytest.raises(ValueError, match='steps'):
-    inner_loop.unroll(rule, model, state, batches, steps=3)
+    inner_loop.unroll(rule, model, state, batches, steps=STEPS + 1)
 
 
 # -- Meta-gradient modes. ------------------------------------------------------
@@ -158,7 +157,7 @@ def baseline(rule, model):
 
 @pytest.mark.parametrize('recompute, jit_compile_gradient', [
     (False, False),
-    (False, True),  # The one XLA meta-gradient compile (~30 s on CPU).
+    (True, True),  # The one XLA meta-gradient compile (~30 s on CPU).
 ])
 def test_meta_gradient_modes_agree(rule, model, baseline, recompute,
                                    jit_compile_gradient):
@@ -308,6 +307,13 @@ def test_unroll_does_not_retrace_for_new_data(rule, model):
   assert loop.tracing_count(deeper, 'unroll') == 1
   assert loop.tracing_count(model, 'unroll') == 1
   assert loop.tracing_count(model, 'gradient') == 0
+  # Scoring every state is its own compiled function, traced once.
+  for seed in (40, 41):
+    loop.unroll_with_objective(model, model.initial_state(seed),
+                               _batches(seed=seed), _meta_batch(seed=seed),
+                               NUM_CLASSES)
+  assert loop.tracing_count(model, 'scored_unroll') == 1
+  assert loop.tracing_count(model, 'unroll') == 1
 
 
 def test_meta_gradient_does_not_retrace_for_new_data(model, baseline):

@@ -80,15 +80,9 @@ def test_solve_ridge_matches_numpy_closed_form(solver, ridge):
                                    ridge=ridge, solver=solver).numpy()
   want = numpy_ridge(features, targets, ridge)
   assert got.shape == (NUM_FEATURES + 1, 3)
-  # 1e-7, not 1e-10: see the xfail test below (λ is rounded to float32).
-  np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)
+  np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='Library bug: solve_ridge builds λ with tf.cast(ridge, dtype), '
-    'which rounds a Python float to float32 first, so float64 fits use '
-    'λ = 0.10000000149 instead of 0.1.')
 def test_solve_ridge_keeps_ridge_in_full_precision_in_float64():
   features = _features(12, seed=1)
   targets = _features(12, width=3, seed=2)
@@ -182,12 +176,11 @@ def test_from_features_matches_numpy_reference(ridge):
       support, support_labels, query, query_labels, NUM_CLASSES, ridge)
   assert loss.dtype == tf.float64
   assert want_penalty > 1e-3  # The penalty term matters in this check.
-  # 1e-7: λ inside the solve is rounded to float32 (see above).
-  np.testing.assert_allclose(loss.numpy(), want_loss, rtol=1e-7)
+  np.testing.assert_allclose(loss.numpy(), want_loss, rtol=1e-10)
   np.testing.assert_allclose(metrics['query_mse'].numpy(), want_mse,
-                             rtol=1e-7)
+                             rtol=1e-10)
   np.testing.assert_allclose(metrics['ridge_penalty'].numpy(), want_penalty,
-                             rtol=1e-7)
+                             rtol=1e-10)
   np.testing.assert_allclose(metrics['accuracy'].numpy(), want_accuracy)
 
 

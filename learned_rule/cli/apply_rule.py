@@ -40,7 +40,7 @@ def main(argv):
 
   try:
     configuration.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
-    data = registry.load(FLAGS.dataset)
+    data = registry.load_for(registry.HELD_OUT, FLAGS.dataset)
     if FLAGS.rule_dir:
       rule, metadata = export.load_rule(FLAGS.rule_dir)
       origin = f'{FLAGS.rule_dir} ({metadata["extra"] or "no provenance"})'
@@ -52,7 +52,8 @@ def main(argv):
     raise app.UsageError(str(error)) from error
   logging.info('Rule: %s; config %s', origin, rule.config)
   print(f'Applying the {origin} rule to a fresh base model on '
-        f'{data.name} ({len(data)} examples, {data.num_classes} classes).')
+        f'{data.name}, held-out split {data.split!r} ({len(data)} examples, '
+        f'{data.num_classes} classes).')
   print(f'{"step":>6} {"meta-objective":>15} {"ridge acc":>10} '
         f'{"logistic acc":>13}')
 

@@ -16,6 +16,8 @@ class Dataset:
     shape: Shape of one example before flattening, e.g. (8, 8, 1).
     num_classes: Number of classes.
     modality: 'image', 'text' or 'toy'.
+    split: Name of the split these examples come from.
+    class_names: Optional names of the classes.
   """
 
   name: str
@@ -24,6 +26,8 @@ class Dataset:
   shape: tuple
   num_classes: int
   modality: str = 'image'
+  split: str = 'all'
+  class_names: tuple = ()
 
   def __post_init__(self):
     if self.features.ndim != 2:
@@ -42,3 +46,9 @@ class Dataset:
 
   def __len__(self):
     return len(self.labels)
+
+  def subset(self, indices, split=None):
+    """The examples at ``indices``, as a dataset of its own."""
+    return dataclasses.replace(
+        self, features=self.features[indices], labels=self.labels[indices],
+        split=self.split if split is None else split)

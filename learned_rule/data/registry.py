@@ -1,15 +1,59 @@
-"""Datasets by name."""
+"""Datasets by name, and which split each role may use.
+
+Every loader takes a split name and returns a :class:`Dataset` held in
+memory. :data:`ROLE_SPLITS` says, for each dataset, which split
+meta-training may use and which split is held out for evaluation, so that
+the two never share examples by accident.
+"""
+
+import functools
 
 from learned_rule.data import digits
 
+META_TRAIN = 'meta_train'
+HELD_OUT = 'held_out'
+ROLES = (META_TRAIN, HELD_OUT)
+
 LOADERS = {
-    'digits': digits.load_digits,
+    'digits': digits.load_split,
+}
+
+# Dataset -> role -> split. Every dataset's meta-training and held-out
+# splits are disjoint.
+ROLE_SPLITS = {
+    'digits': {META_TRAIN: 'train', HELD_OUT: 'test'},
 }
 
 
-def load(name):
-  """The :class:`Dataset` called ``name``; the error lists the known ones."""
+def register(name, loader, meta_train_split='train', held_out_split='test'):
+  """Adds a loader ``loader(split, **options) -> Dataset`` under ``name``."""
+  LOADERS[name] = loader
+  ROLE_SPLITS[name] = {META_TRAIN: meta_train_split, HELD_OUT: held_out_split}
+
+
+def _check_name(name):
   if name not in LOADERS:
     raise ValueError(f'Unknown dataset {name!r}; available: '
                      f'{", ".join(sorted(LOADERS))}.')
-  return LOADERS[name]()
+
+
+@functools.lru_cache(maxsize=None)
+def _load_cached(name, split, options):
+  return LOADERS[name](split, **dict(options))
+
+
+def load(name, split='train', **options):
+  """The split ``split`` of dataset ``name``, loaded once and cached.
+
+  The error for an unknown name lists the known ones.
+  """
+  _check_name(name)
+  return _load_cached(name, split, tuple(sorted(options.items())))
+
+
+def load_for(role, name, **options):
+  """The split of ``name`` that ``role`` ('meta_train' or 'held_out') uses."""
+  if role not in ROLES:
+    raise ValueError(f'Unknown role {role!r}; allowed: {ROLES}.')
+  _check_name(name)
+  return load(name, ROLE_SPLITS[name][role], **options)

@@ -30,8 +30,6 @@ BATCH_NORM_EPSILON = 1e-6
 # §2.2 / §2.4: truncated-normal init std of W and V, and of the offset b.
 KERNEL_INIT_STDDEV = 0.01
 OFFSET_INIT_STDDEV = 0.1
-# §2.1: the top width fixed by the top-signal network of the released θ.
-PAPER_TOP_WIDTH = 32
 
 KERNEL = 'kernel'
 FEEDBACK_KERNEL = 'feedback_kernel'

@@ -24,6 +24,7 @@ from learned_rule.rule import top_signal
 from learned_rule.rule import update_network
 from learned_rule.rule import weight_terms
 
+
 def rolling_step(value, change, step_size):
   """P ← (1 − α)P − αΔP: SGD-like step plus decay with the same α (§3.9)."""
   return (1.0 - step_size) * value - step_size * change

@@ -9,7 +9,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Touched after a successful install; reinstalls only when setup.py changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo benchmark clean distclean
+.PHONY: setup offline-data fonts test demo benchmark clean distclean
 
 setup: $(STAMP)
 
@@ -22,11 +22,68 @@ $(STAMP): setup.py | $(VENV)/bin/python
 	$(VENV)/bin/python -m pip install -e '.[test]'
 	touch $@
 
+# Offline data (DESIGN.md §5): Debian's Fashion-MNIST archives, from which
+# tests/test_prepare_data.py builds the TFDS dataset (into temporary
+# directories; nothing is prepared here). Installs with apt-get where we are
+# root; `apt-get update` runs first only if apt does not know the package.
+FASHION_MNIST_DEB := dataset-fashion-mnist
+FASHION_MNIST_FILE := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
+offline-data:
+	@if [ -f $(FASHION_MNIST_FILE) ]; then \
+	  echo "offline-data: $(FASHION_MNIST_DEB) is installed."; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  apt-cache show $(FASHION_MNIST_DEB) >/dev/null 2>&1 || apt-get update; \
+	  apt-get install -y $(FASHION_MNIST_DEB) || \
+	    echo "offline-data: could not install $(FASHION_MNIST_DEB)."; \
+	fi
+	@if [ ! -f $(FASHION_MNIST_FILE) ]; then \
+	  echo "offline-data: $(FASHION_MNIST_DEB) is missing (needs apt-get" \
+	    "and root: apt-get install $(FASHION_MNIST_DEB))."; \
+	  echo "  Still runs: every test but the Fashion-MNIST preparation" \
+	    "tests, which skip (and fail where CI is set); the digits demo."; \
+	fi
+
+# Fonts for the rendered "Alphabet" (spec §6.2, learned_rule/data/alphabet.py):
+# these Debian packages give ~90 usable faces. Installs the missing ones with
+# apt-get where we are root; `apt-get update` runs first only if apt does not
+# know one of them.
+FONT_DEBS := fonts-dejavu-core fonts-dejavu-extra fonts-liberation2 \
+    fonts-freefont-ttf fonts-urw-base35 fonts-croscore
+FONTS_STILL_RUNS := "  Still runs: every test but the Alphabet tests, which" \
+    "skip with fewer than 40 font faces (and fail where CI is set); the" \
+    "digits demo."
+
+fonts:
+	@if ! command -v dpkg-query >/dev/null 2>&1; then \
+	  echo "fonts: no dpkg here; the Alphabet needs 40 font faces under" \
+	    "/usr/share/fonts (Debian: $(FONT_DEBS))."; \
+	  echo $(FONTS_STILL_RUNS); exit 0; \
+	fi; \
+	missing=""; \
+	for deb in $(FONT_DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$deb 2>/dev/null | \
+	    grep -q 'ok installed' || missing="$$missing $$deb"; \
+	done; \
+	if [ -z "$$missing" ]; then \
+	  echo "fonts: $(FONT_DEBS) are installed."; exit 0; \
+	fi; \
+	if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  for deb in $$missing; do \
+	    apt-cache show $$deb >/dev/null 2>&1 || { apt-get update; break; }; \
+	  done; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing && exit 0; \
+	  echo "fonts: could not install$$missing."; \
+	fi; \
+	echo "fonts: missing$$missing (needs apt-get and root:" \
+	  "apt-get install -y$$missing)."; \
+	echo $(FONTS_STILL_RUNS)
+
 # Two pytest-xdist workers: one per core of the reference machine.
-test: setup
+test: setup offline-data fonts
 	$(VENV)/bin/python -m pytest -q -n 2 tests
 
-demo: setup
+demo: setup offline-data fonts
 	$(VENV)/bin/python bin/apply_rule.py --gin_file=apply/digits_demo.gin --dataset=digits --steps=300 --eval_every=25
 
 benchmark: setup

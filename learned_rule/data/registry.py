@@ -8,21 +8,30 @@ the two never share examples by accident.
 
 import functools
 
+from learned_rule.data import alphabet
 from learned_rule.data import digits
+from learned_rule.data import tfds_sources
+from learned_rule.data import toy
 
 META_TRAIN = 'meta_train'
 HELD_OUT = 'held_out'
 ROLES = (META_TRAIN, HELD_OUT)
 
-LOADERS = {
-    'digits': digits.load_split,
+# Name -> (loader(split, **options) -> Dataset, meta-training split,
+# held-out split). Every dataset's two splits are disjoint: Alphabet's by
+# font face, digits' by a fixed stratified partition, the TFDS datasets'
+# by their own train/test splits, two moons' by seed.
+_DATASETS = {
+    'alphabet': (alphabet.load_split, 'train', 'test'),
+    'digits': (digits.load_split, 'train', 'test'),
+    'two_moons': (toy.load_split, 'train', 'test'),
+    **{name: (loader, tfds_sources.META_TRAIN_SPLIT,
+              tfds_sources.HELD_OUT_SPLIT)
+       for name, loader in tfds_sources.LOADERS.items()},
 }
-
-# Dataset -> role -> split. Every dataset's meta-training and held-out
-# splits are disjoint.
-ROLE_SPLITS = {
-    'digits': {META_TRAIN: 'train', HELD_OUT: 'test'},
-}
+LOADERS = {name: entry[0] for name, entry in _DATASETS.items()}
+ROLE_SPLITS = {name: {META_TRAIN: entry[1], HELD_OUT: entry[2]}
+               for name, entry in _DATASETS.items()}
 
 
 def register(name, loader, meta_train_split='train', held_out_split='test'):

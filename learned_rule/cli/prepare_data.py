@@ -1,0 +1,82 @@
+r"""Prepares a TFDS dataset offline from upstream archives (DESIGN.md §5).
+
+Checks the archives against the sha256 sums TFDS registers, then lets TFDS
+build the dataset from them (its manual_dir route); nothing is downloaded.
+Examples:
+
+  # Upstream archives you hold (file names as TFDS expects them; an error
+  # lists them), e.g. train-images-idx3-ubyte.gz ... for MNIST:
+  python bin/prepare_data.py --dataset=mnist --archive_dir=~/archives/mnist
+
+  # Fashion-MNIST from Debian (apt-get install dataset-fashion-mnist):
+  python bin/prepare_data.py --dataset=fashion_mnist --from_debian
+
+--from_debian is the same as --archive_dir=debian. --data_dir defaults to
+TFDS's default data directory (TFDS_DATA_DIR if set); the loaders of
+learned_rule.data.tfds_sources read from the same place.
+"""
+
+import os
+
+from absl import app
+from absl import flags
+
+flags.DEFINE_string('dataset', None,
+                    'mnist, fashion_mnist, cifar10 or imdb_reviews.')
+flags.DEFINE_string('archive_dir', None,
+                    'Directory holding the upstream archives (or a '
+                    'sub-directory named after the dataset that does); '
+                    '"debian" means --from_debian.')
+flags.DEFINE_bool('from_debian', False,
+                  "Fashion-MNIST from Debian's dataset-fashion-mnist package "
+                  '(/usr/share/datasets/fashion-mnist), headers restored.')
+flags.DEFINE_string('data_dir', None,
+                    "TFDS data directory to build into; default: TFDS's.")
+flags.DEFINE_string('staging_dir', None,
+                    'With --from_debian: keep the restored archives here '
+                    '(default: a temporary directory).')
+
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  # Imported here so that --help answers without loading TFDS.
+  from learned_rule.data import archives  # pylint: disable=g-import-not-at-top
+
+  if FLAGS.dataset is None:
+    raise app.UsageError(
+        f'--dataset is required: one of {", ".join(archives.SUPPORTED)}.')
+  archive_dir = FLAGS.archive_dir
+  if FLAGS.from_debian:
+    if archive_dir not in (None, archives.DEBIAN):
+      raise app.UsageError('Give --from_debian or --archive_dir, not both.')
+    archive_dir = archives.DEBIAN
+  if archive_dir is None:
+    raise app.UsageError('Give --archive_dir=DIR (or --from_debian for '
+                         'fashion_mnist).')
+  if archive_dir != archives.DEBIAN:
+    archive_dir = os.path.expanduser(archive_dir)
+  data_dir = FLAGS.data_dir and os.path.expanduser(FLAGS.data_dir)
+  try:
+    prepared = archives.prepare(FLAGS.dataset, archive_dir, data_dir,
+                                staging_dir=FLAGS.staging_dir)
+  except archives.ArchiveError as error:
+    raise app.UsageError(str(error)) from error
+  for action in prepared.actions:
+    print(action)
+  print(f'{prepared.tfds_name} in {prepared.dataset_dir}:')
+  for split, count in prepared.split_sizes.items():
+    print(f'  {split}: {count} examples')
+  print(f'Load it with data_dir={prepared.data_dir} (or TFDS_DATA_DIR='
+        f'{prepared.data_dir}).')
+
+
+def run():
+  """Console-script entry point."""
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run()

@@ -9,7 +9,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Touched after a successful install; reinstalls only when setup.py changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: setup offline-data fonts test demo benchmark clean distclean
+.PHONY: setup offline-data fonts prepare-data test demo benchmark clean \
+    distclean
 
 setup: $(STAMP)
 
@@ -79,11 +80,22 @@ fonts:
 	  "apt-get install -y$$missing)."; \
 	echo $(FONTS_STILL_RUNS)
 
-# Two pytest-xdist workers: one per core of the reference machine.
-test: setup offline-data fonts
-	$(VENV)/bin/python -m pytest -q -n 2 tests
+# Builds the offline data into TFDS's data directory and the Alphabet cache,
+# where their sources are installed; quick when already done.
+prepare-data: setup offline-data fonts
+	@if [ -f $(FASHION_MNIST_FILE) ]; then \
+	  $(VENV)/bin/python bin/prepare_data.py --dataset=fashion_mnist \
+	    --from_debian; \
+	else echo "prepare-data: skipping fashion_mnist (not installed)."; fi
+	@$(VENV)/bin/python bin/prepare_data.py --dataset=alphabet || \
+	  echo "prepare-data: the Alphabet could not be rendered (see above)."
 
-demo: setup offline-data fonts
+# Two pytest-xdist workers: one per core of the reference machine. -rs lists
+# the reason of any skipped test.
+test: prepare-data
+	$(VENV)/bin/python -m pytest -q -rs -n 2 tests
+
+demo: prepare-data
 	$(VENV)/bin/python bin/apply_rule.py --gin_file=apply/digits_demo.gin --dataset=digits --steps=300 --eval_every=25
 
 benchmark: setup

@@ -39,6 +39,7 @@ setuptools.setup(
         'absl-py',
         'numpy',
         'scikit-learn',
+        'scipy',  # ndimage, for the augmentation of learned_rule.data.transforms.
         'Pillow',
         'matplotlib',
     ],
@@ -48,6 +49,7 @@ setuptools.setup(
     entry_points={
         'console_scripts': [
             'learned-rule-apply=learned_rule.cli.apply_rule:run',
+            'learned-rule-prepare-data=learned_rule.cli.prepare_data:run',
         ],
     },
 )

@@ -44,6 +44,7 @@ THIRD_PARTY = {
     'numpy': '@pypi//numpy',
     'PIL': '@pypi//pillow',
     'pytest': '@pypi//pytest',
+    'scipy': '@pypi//scipy',
     'sklearn': '@pypi//scikit_learn',
     'tensorflow': '@pypi//tensorflow',
     'tensorflow_datasets': '@pypi//tensorflow_datasets',

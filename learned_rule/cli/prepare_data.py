@@ -11,6 +11,9 @@ Examples:
   # Fashion-MNIST from Debian (apt-get install dataset-fashion-mnist):
   python bin/prepare_data.py --dataset=fashion_mnist --from_debian
 
+  # The rendered-fonts Alphabet (spec §6.2), cached after the first render:
+  python bin/prepare_data.py --dataset=alphabet
+
 --from_debian is the same as --archive_dir=debian. --data_dir defaults to
 TFDS's default data directory (TFDS_DATA_DIR if set); the loaders of
 learned_rule.data.tfds_sources read from the same place.
@@ -22,7 +25,8 @@ from absl import app
 from absl import flags
 
 flags.DEFINE_string('dataset', None,
-                    'mnist, fashion_mnist, cifar10 or imdb_reviews.')
+                    'mnist, fashion_mnist, cifar10, imdb_reviews, or '
+                    'alphabet (renders the font cache).')
 flags.DEFINE_string('archive_dir', None,
                     'Directory holding the upstream archives (or a '
                     'sub-directory named after the dataset that does); '
@@ -47,7 +51,11 @@ def main(argv):
 
   if FLAGS.dataset is None:
     raise app.UsageError(
-        f'--dataset is required: one of {", ".join(archives.SUPPORTED)}.')
+        f'--dataset is required: one of {", ".join(archives.SUPPORTED)} or '
+        f'alphabet.')
+  if FLAGS.dataset == 'alphabet':
+    _render_alphabet()
+    return
   archive_dir = FLAGS.archive_dir
   if FLAGS.from_debian:
     if archive_dir not in (None, archives.DEBIAN):
@@ -71,6 +79,21 @@ def main(argv):
     print(f'  {split}: {count} examples')
   print(f'Load it with data_dir={prepared.data_dir} (or TFDS_DATA_DIR='
         f'{prepared.data_dir}).')
+
+
+def _render_alphabet():
+  """Renders (or finds cached) the Alphabet and says what it holds."""
+  from learned_rule.data import alphabet  # pylint: disable=g-import-not-at-top
+  try:
+    rendered = alphabet.load_alphabet()
+  except alphabet.NotEnoughFontsError as error:
+    raise app.UsageError(str(error)) from error
+  for split in ('train', 'test'):
+    faces = rendered.split_indices(split)
+    print(f'  {split}: {len(faces)} font faces, '
+          f'{len(faces) * len(alphabet.CHARACTERS)} images')
+  print(f'Alphabet {rendered.size}x{rendered.size} cached at '
+        f'{rendered.cache_path}')
 
 
 def run():

@@ -5,8 +5,11 @@ that results do not depend on the machine, and clears the gin config around
 every test.
 """
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 os.environ['CUDA_VISIBLE_DEVICES'] = ''
@@ -16,6 +19,13 @@ os.environ['CUDA_VISIBLE_DEVICES'] = ''
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO_ROOT not in sys.path:
   sys.path.insert(0, _REPO_ROOT)
+
+# TFDS leaves an empty temporary directory behind per builder it inspects;
+# every temporary file of a test run goes to one directory removed at exit.
+_TEMPORARY_ROOT = tempfile.mkdtemp(prefix='learned_rule_tests_')
+os.environ['TMPDIR'] = _TEMPORARY_ROOT
+tempfile.tempdir = _TEMPORARY_ROOT
+atexit.register(shutil.rmtree, _TEMPORARY_ROOT, ignore_errors=True)
 
 import gin  # pylint: disable=g-import-not-at-top,wrong-import-position
 import pytest  # pylint: disable=g-import-not-at-top,wrong-import-position

@@ -99,7 +99,11 @@ demo: prepare-data
 	$(VENV)/bin/python bin/apply_rule.py --gin_file=apply/digits_demo.gin --dataset=digits --steps=300 --eval_every=25
 
 benchmark: setup
-	$(VENV)/bin/python benchmarks/inner_step.py
+	$(VENV)/bin/python benchmarks/inner_step.py --configs=paper,cpu \
+	    --gradient_configs=cpu --skip_xla_gradient
+	$(VENV)/bin/python benchmarks/inner_step.py --configs=cpu \
+	    --gradient_configs=cpu --gradient_steps=16 \
+	    --output_json=benchmarks/results/inner_step_xla_gradient.json
 
 clean:
 	rm -rf build dist .eggs *.egg-info .pytest_cache bazel-*

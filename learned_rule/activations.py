@@ -6,8 +6,8 @@ nonlinearities, the Heaviside step among them (spec §8.3, Fig. 5 right).
 
 import tensorflow as tf
 
-# Negative slope of leaky ReLU; the paper does not state it, 0.2 is the
-# Keras and tf.nn default (our choice).
+# Negative slope of leaky ReLU; the paper does not state it. 0.2 is our
+# choice, the default of tf.nn.leaky_relu.
 LEAKY_RELU_SLOPE = 0.2
 
 

@@ -86,6 +86,10 @@ def apply_rule(rule, data, steps, eval_every, seed=0,
                                  memory_size=rule.config.memory_size,
                                  permutation_seed=seed,
                                  dtype=rule.compute_dtype)
+  rule.check_compatible(model)  # Before any compute.
+  if batch_size > len(data):
+    raise ValueError(f'apply_rule.batch_size {batch_size} exceeds the '
+                     f'{len(data)} examples of {data.name}.')
   loop = inner_loop_lib.InnerLoop(rule, jit_compile=jit_compile)
   objective = loop.objective
   state = model.initial_state(seed)

@@ -149,9 +149,10 @@ def rule_metadata(rule, extra=None):
 def export_rule(rule, directory, metadata=None, depths=DEFAULT_DEPTHS):
   """Writes ``rule`` as a SavedModel to ``directory``, atomically.
 
-  The SavedModel is written to a temporary sibling and renamed into place,
-  so ``directory`` always holds either the previous or the new complete
-  export.
+  The SavedModel is written to a temporary sibling and renamed into place.
+  ``directory`` holds the previous or the new complete export, except for
+  the instant between two renames; if the second rename fails, the previous
+  export is put back.
 
   Args:
     rule: An :class:`UnsupervisedUpdate`.
@@ -171,18 +172,22 @@ def export_rule(rule, directory, metadata=None, depths=DEFAULT_DEPTHS):
   module = ExportedRule(rule, rule_metadata(rule, metadata), depths)
   module.trace()
   staging = tempfile.mkdtemp(prefix='.export-', dir=parent)
+  retired = staging + '.old'
   try:
     tf.saved_model.save(module, staging)
     if os.path.exists(directory):
-      retired = staging + '.old'
       os.rename(directory, retired)
-      os.rename(staging, directory)
-      shutil.rmtree(retired)
+      try:
+        os.rename(staging, directory)
+      except OSError:
+        os.rename(retired, directory)  # Put the previous export back.
+        raise
     else:
       os.rename(staging, directory)
   finally:
-    if os.path.exists(staging):
-      shutil.rmtree(staging)
+    for leftover in (staging, retired):
+      if os.path.exists(leftover):
+        shutil.rmtree(leftover)
   return directory
 
 
@@ -248,12 +253,17 @@ def load_rule(directory, expected_config=None):
     raise RuleLoadError(
         f'{directory} holds a rule with a different configuration: ' +
         '; '.join(config.differences(expected_config)) + ' (saved vs expected)')
-  rule = rule_lib.UnsupervisedUpdate(config, dtype=metadata.get('dtype'))
+  try:
+    rule = rule_lib.UnsupervisedUpdate(config, dtype=metadata.get('dtype'))
+    found = [(entry['name'], tuple(entry['shape']))
+             for entry in metadata['theta']]
+  except (KeyError, TypeError, ValueError) as error:
+    raise RuleLoadError(
+        f'{directory} has unusable metadata: {type(error).__name__}: '
+        f'{error}') from error
   saved = list(getattr(loaded, 'theta', []))
   expected = [(name, tuple(v.shape)) for name, v in
               zip(rule.theta_names(), rule.trainable_variables)]
-  found = [(entry['name'], tuple(entry['shape']))
-           for entry in metadata['theta']]
   if found != expected or len(saved) != len(expected):
     missing = sorted(set(expected) - set(found))
     unexpected = sorted(set(found) - set(expected))
@@ -261,6 +271,11 @@ def load_rule(directory, expected_config=None):
         f'θ in {directory} does not fit this package\'s rule: '
         f'{len(saved)} saved tensors for {len(expected)} expected; missing '
         f'{missing[:5]}, unexpected {unexpected[:5]}.')
-  for variable, value in zip(rule.trainable_variables, saved):
+  for name, variable, value in zip(rule.theta_names(),
+                                  rule.trainable_variables, saved):
+    if tuple(value.shape) != tuple(variable.shape):
+      raise RuleLoadError(
+          f'θ tensor {name} in {directory} has shape {tuple(value.shape)}, '
+          f'its metadata says {tuple(variable.shape)}.')
     variable.assign(value)
   return rule, metadata

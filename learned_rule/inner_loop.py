@@ -1,15 +1,16 @@
 """The compiled inner loop: N applications of the rule inside tf.while_loop.
 
 A base model's state φ is a nest of tensors threaded through a
-``tf.while_loop`` inside a ``tf.function``, so the same code runs eagerly
-from Python, compiled with XLA, on CPU, GPU or TPU. θ enters as a list of
+``tf.while_loop`` inside a ``tf.function``, so the same code runs as a graph
+or compiled with XLA, on CPU, GPU or TPU. θ enters as a list of
 tensors bound to the rule's variables with ``keras.StatelessScope``, which
 makes one inner step a pure function of (θ, φ, batch): what per-step
 ``tf.recompute_grad`` needs to keep the memory of a meta-gradient flat in N.
 
 Batches come in as one ``[N, B, ...]`` tensor sampled outside (stateless RNG
 differs under XLA). Compiled functions are cached per base-model
-architecture and mode; calls with the same shapes never retrace.
+architecture and mode; calls with the same shapes (and the same number of
+classes) never retrace.
 
 The meta-loss of an unroll is the sum of the meta-objective over the N new
 states φ_1..φ_N (paper eq. 1, spec §1, §6.1).
@@ -44,6 +45,32 @@ def check_batches(batches, model):
       tf.reduce_all(tf.math.is_finite(batches))):
     raise ValueError('`batches` contains NaN or Inf values.')
   return batches
+
+
+def check_state(state, model):
+  """Raises ValueError naming the first entry of ``state`` that does not fit."""
+  expected = model.get_state()
+  try:
+    tf.nest.assert_same_structure(state, expected)
+  except (ValueError, TypeError) as error:
+    raise ValueError(
+        f'`state` does not have the structure of a state of this base model '
+        f'(widths {model.widths}, memory_size {model.memory_size}): '
+        f'{error}') from error
+  for path, value, want in zip(
+      _paths(expected), tf.nest.flatten(state), tf.nest.flatten(expected)):
+    if tuple(value.shape) != tuple(want.shape):
+      raise ValueError(
+          f'`state` entry {path} has shape {tuple(value.shape)}; this base '
+          f'model (widths {model.widths}) needs {tuple(want.shape)}.')
+
+
+def _paths(state):
+  """Readable names of the flattened entries of a state nest."""
+  names = [base_model.PERMUTATION]
+  for index, entry in enumerate(state[base_model.LAYERS]):
+    names += [f'layers[{index}].{key}' for key in sorted(entry)]
+  return names
 
 
 @gin.configurable
@@ -183,6 +210,7 @@ class InnerLoop:
 
   def _prepare(self, model, theta, state, batches):
     self.rule.check_compatible(model)
+    check_state(state, model)
     theta = self.theta() if theta is None else list(theta)
     if len(theta) != len(self.rule.trainable_variables):
       raise ValueError(

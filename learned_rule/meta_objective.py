@@ -93,8 +93,9 @@ class MetaObjective:
                solver='cholesky'):
     if solver not in SOLVERS:
       raise ValueError(f'Unknown `solver` {solver!r}; allowed: {SOLVERS}.')
-    if ridge < 0:
-      raise ValueError(f'`ridge` must be >= 0, got {ridge}.')
+    if not ridge > 0:
+      raise ValueError(f'`ridge` must be > 0 (the Gram matrix of dead '
+                       f'features is singular without it), got {ridge}.')
     self.ridge = ridge
     self.center = center
     self.normalize_predictions = normalize_predictions
@@ -138,10 +139,12 @@ class MetaObjective:
       predictions = predictions * tf.math.rsqrt(
           tf.reduce_sum(tf.square(predictions), axis=1, keepdims=True) +
           PREDICTION_NORM_EPSILON)
-    count = tf.cast(tf.shape(query_features)[0], dtype)
+    # §5.2.6: both terms are divided by the support size K, as in the
+    # released code (support and query have the same size there).
+    count = tf.cast(tf.shape(support_features)[0], dtype)
     query_mse = tf.reduce_sum(tf.square(predictions - query_targets)) / count
     ridge_penalty = (self.ridge * tf.reduce_sum(tf.square(weights[:-1])) /
-                     tf.cast(tf.shape(support_features)[0], dtype))
+                     count)
     correct = tf.equal(tf.argmax(predictions[:, :num_classes], axis=1),
                        tf.cast(query_labels, tf.int64))
     metrics = {'query_mse': query_mse, 'ridge_penalty': ridge_penalty,

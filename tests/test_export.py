@@ -323,6 +323,33 @@ def test_export_replaces_an_existing_export_atomically(exported, tmp_path):
     assert not np.array_equal(theirs.numpy(), old.numpy())
 
 
+def test_failed_replacement_keeps_the_previous_export(exported, tmp_path,
+                                                     monkeypatch):
+  old_rule, old_directory = exported
+  parent = tmp_path / 'exports'
+  parent.mkdir()
+  target = parent / 'rule'
+  shutil.copytree(old_directory, target)
+  real_rename = os.rename
+
+  def rename_failing_into_target(source, destination):
+    name = os.path.basename(str(source))
+    if (name.startswith('.export-') and not name.endswith('.old') and
+        str(destination) == str(target)):
+      raise OSError('simulated failure')
+    return real_rename(source, destination)
+
+  monkeypatch.setattr(os, 'rename', rename_failing_into_target)
+  with pytest.raises(OSError, match='simulated'):
+    export.export_rule(_random_rule(2), str(target), depths=(2,))
+  monkeypatch.setattr(os, 'rename', real_rename)
+  assert sorted(os.listdir(parent)) == ['rule']
+  restored, _ = export.load_rule(str(target))
+  for theirs, old in zip(restored.trainable_variables,
+                         old_rule.trainable_variables):
+    np.testing.assert_array_equal(theirs.numpy(), old.numpy())
+
+
 # -- Missing, corrupt and incompatible exports. --------------------------------
 
 

@@ -184,6 +184,23 @@ def test_from_features_matches_numpy_reference(ridge):
   np.testing.assert_allclose(metrics['accuracy'].numpy(), want_accuracy)
 
 
+def test_both_terms_are_divided_by_the_support_size():
+  support_labels = _labels(per_class=6, seed=20)
+  query_labels = _labels(per_class=3, seed=21)
+  support = _features(len(support_labels), seed=22)
+  query = _features(len(query_labels), seed=23)
+  loss, metrics = meta_objective.MetaObjective().from_features(
+      tf.constant(support), support_labels, tf.constant(query), query_labels,
+      NUM_CLASSES)
+  want_loss, want_mse, want_penalty, _ = numpy_loss(
+      support, support_labels, query, query_labels, NUM_CLASSES)
+  np.testing.assert_allclose(metrics['query_mse'].numpy(), want_mse,
+                             rtol=1e-10)
+  np.testing.assert_allclose(metrics['ridge_penalty'].numpy(), want_penalty,
+                             rtol=1e-10)
+  np.testing.assert_allclose(loss.numpy(), want_loss, rtol=1e-10)
+
+
 def test_from_features_data_term_is_twice_the_mean_cosine_distance():
   support_labels, query_labels = _labels(seed=5), _labels(seed=6)
   support = _features(len(support_labels), seed=7)
@@ -304,6 +321,7 @@ def test_gradient_is_finite_for_all_zero_features():
 @pytest.mark.parametrize('kwargs, word', [
     ({'solver': 'qr'}, 'solver'),
     ({'ridge': -0.1}, 'ridge'),
+    ({'ridge': 0.0}, 'ridge'),
 ])
 def test_meta_objective_rejects_bad_arguments(kwargs, word):
   with pytest.raises(ValueError, match=word):

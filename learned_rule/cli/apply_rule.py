@@ -43,12 +43,13 @@ def main(argv):
     data = registry.load_for(registry.HELD_OUT, FLAGS.dataset)
     if FLAGS.rule_dir:
       rule, metadata = export.load_rule(FLAGS.rule_dir)
-      origin = f'{FLAGS.rule_dir} ({metadata["extra"] or "no provenance"})'
+      origin = (f'{FLAGS.rule_dir} '
+                f'({metadata.get("extra") or "no provenance"})')
     else:
       keras.utils.set_random_seed(FLAGS.seed)
       rule = rule_lib.UnsupervisedUpdate()
       origin = 'θ-init (untrained)'
-  except ValueError as error:
+  except (ValueError, RuntimeError) as error:
     raise app.UsageError(str(error)) from error
   logging.info('Rule: %s; config %s', origin, rule.config)
   print(f'Applying the {origin} rule to a fresh base model on '
@@ -62,9 +63,12 @@ def main(argv):
           f'{evaluation.ridge_accuracy:>10.3f} '
           f'{evaluation.logistic_accuracy:>13.3f}', flush=True)
 
-  evaluations = application.apply_rule(
-      rule, data, FLAGS.steps, FLAGS.eval_every, seed=FLAGS.seed,
-      report=report)
+  try:
+    evaluations = application.apply_rule(
+        rule, data, FLAGS.steps, FLAGS.eval_every, seed=FLAGS.seed,
+        report=report)
+  except ValueError as error:  # Setup checks run before any compute.
+    raise app.UsageError(str(error)) from error
   if FLAGS.output_json:
     os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output_json)),
                 exist_ok=True)

@@ -6,16 +6,34 @@ meta-training may use and which split is held out for evaluation, so that
 the two never share examples by accident.
 """
 
+import dataclasses
 import functools
 
 from learned_rule.data import alphabet
 from learned_rule.data import digits
 from learned_rule.data import tfds_sources
 from learned_rule.data import toy
+from learned_rule.data import transforms
 
 META_TRAIN = 'meta_train'
 HELD_OUT = 'held_out'
 ROLES = (META_TRAIN, HELD_OUT)
+
+# §7.1: TinyMnist is MNIST resized to 14×14; §6.2: meta-training inputs are
+# 16×16 or less ("MiniCIFAR").
+TINY_SIZE = 14
+MINI_SIZE = 16
+
+
+def _resized(loader, size, name):
+  """A loader of ``loader``'s images bilinearly resized to size × size."""
+
+  def load_resized(split='train', **options):
+    data = transforms.resize(loader(split, **options), size)
+    return dataclasses.replace(data, name=name)
+
+  return load_resized
+
 
 # Name -> (loader(split, **options) -> Dataset, meta-training split,
 # held-out split). Every dataset's two splits are disjoint: Alphabet's by
@@ -28,6 +46,13 @@ _DATASETS = {
     **{name: (loader, tfds_sources.META_TRAIN_SPLIT,
               tfds_sources.HELD_OUT_SPLIT)
        for name, loader in tfds_sources.LOADERS.items()},
+    'tiny_mnist': (_resized(tfds_sources.load_mnist, TINY_SIZE, 'tiny_mnist'),
+                   'train', 'test'),
+    'tiny_fashion_mnist': (_resized(tfds_sources.load_fashion_mnist,
+                                    TINY_SIZE, 'tiny_fashion_mnist'),
+                           'train', 'test'),
+    'mini_cifar10': (_resized(tfds_sources.load_cifar10, MINI_SIZE,
+                              'mini_cifar10'), 'train', 'test'),
 }
 LOADERS = {name: entry[0] for name, entry in _DATASETS.items()}
 ROLE_SPLITS = {name: {META_TRAIN: entry[1], HELD_OUT: entry[2]}

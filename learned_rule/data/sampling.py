@@ -85,6 +85,8 @@ def few_shot_batch(data, rng, shots=SHOTS_PER_CLASS, classes=None,
   classes = (np.arange(data.num_classes) if classes is None else
              np.asarray(classes))
   class_members(data, classes)  # Validates the classes.
+  if augment:
+    transforms.images_of(data)  # Augmentation needs images; says so if not.
   if shots < 1:
     raise ValueError(f'`shots` must be >= 1, got {shots}.')
   support, query = [], []

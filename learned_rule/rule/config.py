@@ -62,8 +62,10 @@ class RuleConfig:
       value = getattr(self, name)
       if isinstance(value, bool) or int(value) != value or value < 0:
         raise ValueError(f'`{name}` must be an int >= 0, got {value!r}.')
-    if not self.step_size > 0:
-      raise ValueError(f'`step_size` must be > 0, got {self.step_size!r}.')
+    for name in ('step_size', 'normalize_epsilon', 'anti_collapse_scale',
+                 'bias_normalize_epsilon'):
+      if not getattr(self, name) > 0:
+        raise ValueError(f'`{name}` must be > 0, got {getattr(self, name)!r}.')
 
   def to_dict(self):
     return dataclasses.asdict(self)

@@ -44,7 +44,8 @@ setuptools.setup(
         'matplotlib',
     ],
     extras_require={
-        'test': ['pytest', 'pytest-xdist'],
+        # TensorBoard's own event reader checks the summaries in the tests.
+        'test': ['pytest', 'pytest-xdist', 'tensorboard>=2.21,<2.22'],
     },
     entry_points={
         'console_scripts': [

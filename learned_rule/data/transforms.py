@@ -44,8 +44,8 @@ def resize(data, size):
   if int(size) != size or size <= 0:
     raise ValueError(f'`size` must be a positive int, got {size!r}.')
   images = images_of(data)
-  resized = tf.compat.v1.image.resize_bilinear(
-      images, [size, size], align_corners=False,
+  resized = tf.raw_ops.ResizeBilinear(
+      images=images, size=[size, size], align_corners=False,
       half_pixel_centers=False).numpy()
   return _with_images(data, resized)
 

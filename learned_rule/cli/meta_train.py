@@ -1,0 +1,68 @@
+r"""Meta-trains a learned rule with truncated backprop through time.
+
+Science goes in gin (RuleConfig, TaskDistribution, MetaTrainer,
+meta_optimizer, train, HeldOutEvaluation); execution in flags. Example:
+
+  python bin/meta_train.py --root_dir=/tmp/run --gin_file=meta_train/cpu.gin \
+      --num_steps=300
+
+A run directory is resumed automatically from its newest complete
+checkpoint.
+"""
+
+from absl import app
+from absl import flags
+from absl import logging
+
+flags.DEFINE_string('root_dir', None, 'Run directory (created or resumed).')
+flags.DEFINE_multi_string('gin_file', [], 'Gin files.')
+flags.DEFINE_multi_string('gin_bindings', [], 'Gin bindings.')
+flags.DEFINE_integer('num_steps', 1000, 'Total meta-training steps.')
+flags.DEFINE_integer('checkpoint_every_steps', 50, 'Checkpoint interval.')
+flags.DEFINE_float('checkpoint_every_minutes', 10.0,
+                   'Checkpoint interval in minutes (whichever comes first).')
+flags.DEFINE_integer('export_every_steps', 100, 'SavedModel interval.')
+flags.DEFINE_integer('evaluate_every_steps', 0,
+                     'Paired held-out evaluation interval; 0: never.')
+flags.DEFINE_integer('seed', 0, 'Seeds θ-init and the task sampling.')
+flags.DEFINE_bool('deterministic', False,
+                  'Deterministic TF ops, so that a resumed run ends with the '
+                  'same θ as an uninterrupted one.')
+flags.mark_flag_as_required('root_dir')
+
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from learned_rule import configuration  # pylint: disable=g-import-not-at-top
+  from learned_rule.training import checkpoints  # pylint: disable=g-import-not-at-top
+  from learned_rule.training import loop  # pylint: disable=g-import-not-at-top
+
+  if FLAGS.deterministic:
+    tf.config.experimental.enable_op_determinism()
+  try:
+    configuration.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
+    checkpoints.check_writable(FLAGS.root_dir)
+  except ValueError as error:
+    raise app.UsageError(str(error)) from error
+  logging.info('Meta-training in %s, seed %d.', FLAGS.root_dir, FLAGS.seed)
+  try:
+    loop.train(FLAGS.root_dir, FLAGS.num_steps, seed=FLAGS.seed,
+               checkpoint_every_steps=FLAGS.checkpoint_every_steps,
+               checkpoint_every_minutes=FLAGS.checkpoint_every_minutes,
+               export_every_steps=FLAGS.export_every_steps,
+               evaluate_every_steps=FLAGS.evaluate_every_steps)
+  except (ValueError, RuntimeError) as error:
+    raise app.UsageError(str(error)) from error
+
+
+def run():
+  """Console-script entry point."""
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run()

@@ -1,0 +1,1 @@
+"""Evaluating learned rules on held-out data."""

@@ -1,0 +1,1 @@
+"""Meta-training: the trainer, its checkpoints and its TensorBoard output."""

@@ -1,0 +1,200 @@
+"""Meta-training: the real binary on tiny.gin, resume after SIGKILL, NaN
+handling, the direction of the update, and startup errors."""
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from learned_rule import configuration
+from learned_rule import export
+from learned_rule import tasks as tasks_lib
+from learned_rule.rule import config as config_lib
+from learned_rule.rule import rule as rule_lib
+from learned_rule.training import checkpoints
+from learned_rule.training import loop  # pylint: disable=unused-import
+from learned_rule.training import meta_trainer
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = 'meta_train/tiny.gin'
+
+
+def run_binary(root_dir, *args, wait=True, **environment):
+  command = [sys.executable, os.path.join(REPO, 'bin', 'meta_train.py'),
+             f'--root_dir={root_dir}', f'--gin_file={TINY}', *args]
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', CUDA_VISIBLE_DEVICES='',
+             **environment)
+  if not wait:
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+  return subprocess.run(command, env=env, capture_output=True, text=True,
+                        timeout=600, check=False)
+
+
+def final_theta(root_dir):
+  _, arrays, _ = checkpoints.CheckpointManager(
+      os.path.join(root_dir, 'ckpt')).restore()
+  return [arrays[key] for key in sorted(
+      (k for k in arrays if k.startswith('theta/')),
+      key=lambda k: int(k.split('/')[1]))]
+
+
+def test_tiny_run_writes_checkpoints_config_events_and_export(tmp_path):
+  root = tmp_path / 'run'
+  result = run_binary(root, '--num_steps=4', '--checkpoint_every_steps=2',
+                      '--export_every_steps=4', '--evaluate_every_steps=4')
+  assert result.returncode == 0, result.stderr[-3000:]
+  manager = checkpoints.CheckpointManager(os.path.join(root, 'ckpt'))
+  step, _, metadata = manager.restore()
+  assert step == 4 and metadata['step'] == 4
+  config = (root / 'config.gin').read_text()
+  assert 'TaskDistribution.hidden_widths = (8,)' in config
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
+  events = glob.glob(str(root / 'summaries' / 'events.out.tfevents.*'))
+  assert events
+  accumulator = event_accumulator.EventAccumulator(
+      str(root / 'summaries'), size_guidance={'tensors': 0})
+  accumulator.Reload()
+  tags = accumulator.Tags()['tensors']
+  for tag in ('meta_loss', 'gradient_norm', 'skipped_tasks',
+              'steps_per_second', 'meta_loss/digits',
+              'held_out/trained_minus_init'):
+    assert tag in tags, tags
+  losses = [tf.make_ndarray(e.tensor_proto)
+            for e in accumulator.Tensors('meta_loss')]
+  assert len(losses) == 4 and np.all(np.isfinite(losses))
+  rule, exported = export.load_rule(str(root / 'export'))
+  assert exported['extra']['step'] == 4
+  np.testing.assert_array_equal(rule.trainable_variables[0].numpy(),
+                                final_theta(root)[0])
+
+
+def test_sigkill_then_resume_ends_with_the_uninterrupted_theta(tmp_path):
+  flags = ['--num_steps=8', '--checkpoint_every_steps=2',
+           '--export_every_steps=100', '--deterministic']
+  reference = run_binary(tmp_path / 'reference', *flags)
+  assert reference.returncode == 0, reference.stderr[-3000:]
+  root = tmp_path / 'killed'
+  process = run_binary(root, *flags, wait=False)
+  manager = checkpoints.CheckpointManager(os.path.join(root, 'ckpt'))
+  deadline = time.time() + 300
+  while time.time() < deadline and (manager.latest() is None or
+                                    'ckpt-00000004' not in manager.latest()):
+    if process.poll() is not None:
+      break
+    time.sleep(0.2)
+  process.send_signal(signal.SIGKILL)
+  process.wait()
+  killed_at = manager.latest()
+  assert killed_at is not None and 'ckpt-00000008' not in killed_at
+  resumed = run_binary(root, *flags)
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  assert 'Resumed from step' in resumed.stdout + resumed.stderr
+  for ours, theirs in zip(final_theta(root),
+                          final_theta(tmp_path / 'reference')):
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def _tiny_trainer(**kwargs):
+  configuration.parse_gin([TINY], [])
+  rule = rule_lib.UnsupervisedUpdate(config_lib.RuleConfig())
+  return meta_trainer.MetaTrainer(rule, tasks_lib.TaskDistribution(), **kwargs)
+
+
+def test_non_finite_gradient_is_skipped_counted_and_reset():
+  trainer = _tiny_trainer()
+  original = trainer.task_gradient
+  calls = []
+
+  def poisoned(worker, theta=None):
+    result = original(worker, theta)
+    calls.append(worker)
+    if len(calls) == 1:
+      result.gradients[0] = result.gradients[0] * np.nan
+      result.finite = False
+    return result
+
+  trainer.task_gradient = poisoned
+  before = [v.numpy() for v in trainer.rule.trainable_variables]
+  outcome = trainer.train_step()
+  assert outcome['skipped_tasks'] == 1
+  assert calls[0] not in trainer.workers  # The offending task was reset.
+  for variable, old in zip(trainer.rule.trainable_variables, before):
+    assert np.all(np.isfinite(variable.numpy()))
+  assert any(not np.array_equal(v.numpy(), old) for v, old in
+             zip(trainer.rule.trainable_variables, before))
+
+
+def test_too_many_non_finite_steps_stop_the_run():
+  trainer = _tiny_trainer(max_consecutive_skips=2)
+  original = trainer.task_gradient
+
+  def always_nan(worker, theta=None):
+    result = original(worker, theta)
+    result.finite = False
+    return result
+
+  trainer.task_gradient = always_nan
+  trainer.train_step()
+  with pytest.raises(meta_trainer.TrainingError, match='in a row'):
+    trainer.train_step()
+
+
+def test_meta_training_on_a_fixed_task_lowers_its_meta_loss():
+  trainer = _tiny_trainer(tasks_in_flight=1)
+  task = trainer.distribution.sample(np.random.default_rng(0))
+  task = tasks_lib.Task(**{**task.__dict__, 'total_steps': 1000})
+
+  def loss_now():
+    worker = trainer.new_worker(task)
+    return trainer.task_gradient(worker).loss
+
+  before = loss_now()
+  trainer.workers = []
+  for _ in range(15):
+    worker = trainer.new_worker(task)
+    result = trainer.task_gradient(worker)
+    trainer.apply_gradients(result.gradients)
+  assert loss_now() < before
+
+
+def test_misspelled_binding_fails_at_startup(tmp_path):
+  result = run_binary(tmp_path / 'run', '--gin_bindings=TaskDistribution.'
+                      'hiden_widths = (8,)')
+  assert result.returncode != 0
+  assert 'hiden_widths' in result.stderr
+  assert not (tmp_path / 'run' / 'ckpt').exists()
+
+
+def test_unwritable_root_dir_fails_at_startup(tmp_path):
+  blocker = tmp_path / 'file'
+  blocker.write_text('not a directory')
+  result = run_binary(blocker / 'run')
+  assert result.returncode != 0
+  assert str(blocker) in result.stderr
+
+
+def test_incompatible_checkpoint_names_the_difference(tmp_path):
+  root = tmp_path / 'run'
+  first = run_binary(root, '--num_steps=2', '--checkpoint_every_steps=2')
+  assert first.returncode == 0, first.stderr[-3000:]
+  second = run_binary(root, '--num_steps=4',
+                      '--gin_bindings=RuleConfig.hidden_size = 7')
+  assert second.returncode != 0
+  assert 'hidden_size' in second.stderr
+
+
+def test_dataset_not_available_offline_fails_at_startup(tmp_path):
+  env_dir = tmp_path / 'empty_tfds'
+  env_dir.mkdir()
+  result = run_binary(tmp_path / 'run', '--gin_bindings=TaskDistribution.'
+                      'datasets = (("mnist", 1.0),)',
+                      TFDS_DATA_DIR=str(env_dir))
+  assert result.returncode != 0
+  assert 'prepare_data.py' in result.stderr

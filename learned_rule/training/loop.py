@@ -3,7 +3,8 @@
 ``train`` resumes from the newest complete checkpoint in ``ROOT_DIR/ckpt``
 if there is one, then repeats :meth:`MetaTrainer.train_step`, and now and
 then writes a resumable checkpoint (θ, Adam slots, step, RNG and the tasks
-in flight), exports θ as a SavedModel to ``ROOT_DIR/export``, writes
+in flight), exports θ as a SavedModel to ``ROOT_DIR/export`` (θ-init goes
+to ``ROOT_DIR/export_init``, the baseline of paired evaluations), writes
 TensorBoard summaries to ``ROOT_DIR/summaries`` and runs a paired, fixed-seed
 evaluation on held-out data.
 """
@@ -193,6 +194,10 @@ def train(root_dir, num_steps, seed=0, checkpoint_every_steps=50,
                   'config': gin.operative_config_str()})
     log(f'step {trainer.step}: exported θ to {path}')
 
+  init_dir = os.path.join(root_dir, 'export_init')
+  if not os.path.exists(init_dir):  # θ-init, the paired baseline.
+    export.export_rule(init_rule, init_dir, depths=depths,
+                       metadata={'step': 0, 'seed': seed})
   bar = progress_lib.Progress(num_steps - trainer.step, 'meta-training')
   last_checkpoint = time.monotonic()
   while trainer.step < num_steps:

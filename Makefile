@@ -9,8 +9,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 # Touched after a successful install; reinstalls only when setup.py changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: setup offline-data fonts prepare-data test demo benchmark clean \
-    distclean
+.PHONY: setup offline-data fonts prepare-data test demo demo-apply \
+    benchmark clean distclean
 
 setup: $(STAMP)
 
@@ -95,8 +95,24 @@ prepare-data: setup offline-data fonts
 test: prepare-data
 	$(VENV)/bin/python -m pytest -q -rs -n 2 tests
 
+# A few minutes of meta-training on the offline data (resumed if runs/demo
+# exists), then the trained rule next to θ-init on held-out digits.
+DEMO_DIR := runs/demo
 demo: prepare-data
-	$(VENV)/bin/python bin/apply_rule.py --gin_file=apply/digits_demo.gin --dataset=digits --steps=300 --eval_every=25
+	$(VENV)/bin/python bin/meta_train.py --root_dir=$(DEMO_DIR) \
+	    --gin_file=meta_train/cpu.gin --num_steps=30 \
+	    --checkpoint_every_steps=10 --export_every_steps=30
+	$(VENV)/bin/python bin/paired_eval.py \
+	    --rule_dir=trained=$(DEMO_DIR)/export \
+	    --rule_dir=init=$(DEMO_DIR)/export_init --dataset=digits \
+	    --num_seeds=4 --steps=200 \
+	    --gin_bindings='apply_rule.widths = (64, 64, 64, 32)' \
+	    --gin_bindings='apply_rule.batch_size = 64'
+
+# The θ-init rule applied to the paper's evaluation model on digits.
+demo-apply: prepare-data
+	$(VENV)/bin/python bin/apply_rule.py --gin_file=apply/digits_demo.gin \
+	    --dataset=digits --steps=300 --eval_every=25
 
 benchmark: setup
 	$(VENV)/bin/python benchmarks/inner_step.py --configs=paper,cpu \

@@ -2,6 +2,7 @@
 handling, the direction of the update, and startup errors."""
 
 import glob
+import json
 import os
 import signal
 import subprocess
@@ -73,6 +74,21 @@ def test_tiny_run_writes_checkpoints_config_events_and_export(tmp_path):
   assert exported['extra']['step'] == 4
   np.testing.assert_array_equal(rule.trainable_variables[0].numpy(),
                                 final_theta(root)[0])
+  # The paired evaluation binary reads both exports of the run.
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', CUDA_VISIBLE_DEVICES='')
+  evaluated = subprocess.run(
+      [sys.executable, os.path.join(REPO, 'bin', 'paired_eval.py'),
+       f'--rule_dir=trained={root / "export"}',
+       f'--rule_dir=init={root / "export_init"}', '--num_seeds=2',
+       '--steps=2', '--gin_bindings=apply_rule.widths = (8, 4)',
+       '--gin_bindings=apply_rule.batch_size = 8',
+       f'--output_json={tmp_path / "paired.json"}'],
+      env=env, capture_output=True, text=True, timeout=600, check=False)
+  assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+  assert 'trained − init' in evaluated.stdout
+  paired_results = json.loads((tmp_path / 'paired.json').read_text())
+  assert set(paired_results) == {'trained', 'init', 'random_init'}
+  assert len(paired_results['trained']['ridge_accuracy']) == 2
 
 
 def test_sigkill_then_resume_ends_with_the_uninterrupted_theta(tmp_path):

@@ -8,6 +8,7 @@ support and query).
 """
 
 import dataclasses
+import weakref
 
 import gin
 import numpy as np
@@ -22,6 +23,19 @@ from learned_rule.data import sampling
 # §8.1: the released evaluation model 196-128-128-128-128-32, batch 128.
 PAPER_WIDTHS = (128, 128, 128, 128, 32)
 PAPER_BATCH_SIZE = 128
+
+
+# One compiled inner loop per rule and XLA setting, so that evaluating a
+# rule on many seeds compiles once per architecture.
+_LOOPS = weakref.WeakKeyDictionary()
+
+
+def _inner_loop(rule, jit_compile):
+  loops = _LOOPS.setdefault(rule, {})
+  if jit_compile not in loops:
+    loops[jit_compile] = inner_loop_lib.InnerLoop(rule,
+                                                  jit_compile=jit_compile)
+  return loops[jit_compile]
 
 
 @dataclasses.dataclass
@@ -90,7 +104,7 @@ def apply_rule(rule, data, steps, eval_every, seed=0,
   if batch_size > len(data):
     raise ValueError(f'apply_rule.batch_size {batch_size} exceeds the '
                      f'{len(data)} examples of {data.name}.')
-  loop = inner_loop_lib.InnerLoop(rule, jit_compile=jit_compile)
+  loop = _inner_loop(rule, jit_compile)
   objective = loop.objective
   state = model.initial_state(seed)
   meta_batches = [sampling.few_shot_batch(data, rng, shots)

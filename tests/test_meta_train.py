@@ -65,6 +65,7 @@ def test_tiny_run_writes_checkpoints_config_events_and_export(tmp_path):
   tags = accumulator.Tags()['tensors']
   for tag in ('meta_loss', 'gradient_norm', 'skipped_tasks',
               'steps_per_second', 'meta_loss/digits',
+              'few_shot_accuracy/digits', 'meta_loss/fresh',
               'held_out/trained_minus_init'):
     assert tag in tags, tags
   losses = [tf.make_ndarray(e.tensor_proto)

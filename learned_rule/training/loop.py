@@ -208,8 +208,9 @@ def train(root_dir, num_steps, seed=0, checkpoint_every_steps=50,
     step = trainer.step
     if step % summary_every_steps == 0:
       writer.scalars(step, outcome)
-      for dataset, loss in by_dataset:
-        writer.scalars(step, {f'meta_loss/{dataset}': loss})
+      for dataset, loss, accuracy in by_dataset:
+        writer.scalars(step, {f'meta_loss/{dataset}': loss,
+                              f'few_shot_accuracy/{dataset}': accuracy})
     if filters_every_steps and step % filters_every_steps == 0 and (
         trainer.workers):
       worker = trainer.workers[0]

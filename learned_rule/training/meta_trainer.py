@@ -66,6 +66,7 @@ class TaskGradient:
   state: object
   finite: bool
   age: int
+  accuracy: float = float('nan')
 
 
 @gin.configurable(denylist=['rule', 'distribution'])
@@ -165,7 +166,8 @@ class MetaTrainer:
     finite = bool(np.isfinite(loss) and all(
         bool(tf.reduce_all(tf.math.is_finite(g))) for g in result.gradients))
     return TaskGradient(loss, list(result.gradients), result.state, finite,
-                        worker.unrolls_done)
+                        worker.unrolls_done,
+                        float(np.mean(result.accuracies.numpy())))
 
   def apply_gradients(self, gradients):
     """Clips the global norm of ``gradients`` and applies them with Adam.
@@ -204,7 +206,7 @@ class MetaTrainer:
             f'{self.consecutive_skips} meta-training steps in a row had no '
             f'finite task gradient; stopping. The last good checkpoint is '
             f'intact.')
-    by_dataset = [(worker.task.dataset, result.loss)
+    by_dataset = [(worker.task.dataset, result.loss, result.accuracy)
                   for worker, result in zip(self.workers, results)
                   if result.finite]
     survivors = []

@@ -160,8 +160,7 @@ def test_write_operative_config_writes_the_file_and_the_text(tmp_path):
 
 
 def test_tensorboard_reads_the_summaries(tmp_path):
-  event_accumulator = pytest.importorskip(
-      'tensorboard.backend.event_processing.event_accumulator')
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
   with summaries.SummaryWriter(tmp_path) as writer:
     writer.scalars(3, {'meta/loss': 0.5})
     writer.text(3, 'notes', 'text')

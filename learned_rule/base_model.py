@@ -46,7 +46,7 @@ def _check_positive_int(name, value):
     raise ValueError(f'`{name}` must be a positive int, got {value}.')
 
 
-def _check_batch(inputs, name):
+def _check_batch(inputs, name, check_finite=True):
   """Rank >= 2, batch >= 2 (statically), and finite values when eager."""
   if inputs.shape.rank is None or inputs.shape.rank < 2:
     raise ValueError(f'`{name}` must have rank >= 2 ([batch, features...]), '
@@ -56,7 +56,7 @@ def _check_batch(inputs, name):
     raise ValueError(
         f'`{name}` must hold a batch of at least 2 examples (batch norm uses '
         f'batch statistics, spec §2.2), got batch size {batch}.')
-  if tf.executing_eagerly() and not bool(
+  if check_finite and tf.executing_eagerly() and not bool(
       tf.reduce_all(tf.math.is_finite(inputs))):
     raise ValueError(f'`{name}` contains NaN or Inf values.')
 
@@ -176,7 +176,9 @@ class LocalDense(keras.layers.Layer):
       self.memory = None
 
   def call(self, inputs):
-    _check_batch(inputs, 'inputs')
+    # Shape checks only: BaseMLP checks that its input is finite, once,
+    # rather than syncing on every layer's activations.
+    _check_batch(inputs, 'inputs', check_finite=False)
     return dense_batch_norm(inputs, self.kernel, self.offset, self.activation,
                             self.batch_norm_epsilon)
 
@@ -298,18 +300,26 @@ class BaseMLP(keras.Model):
 
   # -- The functional view used by the inner loop. ---------------------------
 
-  def get_state(self):
-    """Current variable values as a state nest (see :meth:`initial_state`)."""
+  def _map_variables(self, fn):
+    """A state nest with ``fn(variable)`` at every entry."""
     layers = []
     for layer in self.dense_layers:
-      entry = {KERNEL: tf.identity(layer.kernel.value),
-               FEEDBACK_KERNEL: tf.identity(layer.feedback_kernel.value),
-               OFFSET: tf.identity(layer.offset.value)}
+      entry = {KERNEL: fn(layer.kernel),
+               FEEDBACK_KERNEL: fn(layer.feedback_kernel),
+               OFFSET: fn(layer.offset)}
       if self.memory_size:
-        entry[MEMORY] = tf.identity(layer.memory.value)
+        entry[MEMORY] = fn(layer.memory)
       layers.append(entry)
-    return {PERMUTATION: tf.identity(self.input_permutation.value),
-            LAYERS: tuple(layers)}
+    return {PERMUTATION: fn(self.input_permutation), LAYERS: tuple(layers)}
+
+  def get_state(self):
+    """Current variable values as a state nest (see :meth:`initial_state`)."""
+    return self._map_variables(lambda v: tf.identity(v.value))
+
+  def state_spec(self):
+    """The shapes and dtypes of a state nest, as ``tf.TensorSpec`` leaves."""
+    return self._map_variables(
+        lambda v: tf.TensorSpec(v.shape, tf.as_dtype(v.dtype)))
 
   def set_state(self, state):
     """Assigns a state nest to the variables."""

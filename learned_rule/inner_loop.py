@@ -49,7 +49,7 @@ def check_batches(batches, model):
 
 def check_state(state, model):
   """Raises ValueError naming the first entry of ``state`` that does not fit."""
-  expected = model.get_state()
+  expected = model.state_spec()
   try:
     tf.nest.assert_same_structure(state, expected)
   except (ValueError, TypeError) as error:

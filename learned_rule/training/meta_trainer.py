@@ -163,8 +163,8 @@ class MetaTrainer:
         worker.model, worker.state, batches, few_shot, task.num_classes,
         theta=theta)
     loss = float(result.loss)
-    finite = bool(np.isfinite(loss) and all(
-        bool(tf.reduce_all(tf.math.is_finite(g))) for g in result.gradients))
+    finite = bool(np.isfinite(loss)) and bool(tf.reduce_all(
+        [tf.reduce_all(tf.math.is_finite(g)) for g in result.gradients]))
     return TaskGradient(loss, list(result.gradients), result.state, finite,
                         worker.unrolls_done,
                         float(np.mean(result.accuracies.numpy())))

@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 STAMP := $(VENV)/.installed
 
 .PHONY: setup offline-data fonts prepare-data test demo demo-apply \
-    benchmark clean distclean
+    transfer-offline ablation-offline sweeps-offline benchmark clean distclean
 
 setup: $(STAMP)
 
@@ -80,8 +80,14 @@ fonts:
 	  "apt-get install -y$$missing)."; \
 	echo $(FONTS_STILL_RUNS)
 
-# Builds the offline data into TFDS's data directory and the Alphabet cache,
-# where their sources are installed; quick when already done.
+# Builds the offline data into TFDS's data directory, the Alphabet cache and
+# the Debian descriptions corpus (learned_rule/data/debian_descriptions.py),
+# where their sources are installed; quick when already done. The corpus is
+# read from apt's package lists: if that fails, `apt-get update` runs (where
+# we are root) and the corpus is tried once more.
+PREPARE_DEBIAN_DESCRIPTIONS := $(VENV)/bin/python bin/prepare_data.py \
+    --dataset=debian_descriptions
+
 prepare-data: setup offline-data fonts
 	@if [ -f $(FASHION_MNIST_FILE) ]; then \
 	  $(VENV)/bin/python bin/prepare_data.py --dataset=fashion_mnist \
@@ -89,6 +95,11 @@ prepare-data: setup offline-data fonts
 	else echo "prepare-data: skipping fashion_mnist (not installed)."; fi
 	@$(VENV)/bin/python bin/prepare_data.py --dataset=alphabet || \
 	  echo "prepare-data: the Alphabet could not be rendered (see above)."
+	@$(PREPARE_DEBIAN_DESCRIPTIONS) || \
+	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	    apt-get update && $(PREPARE_DEBIAN_DESCRIPTIONS); } || \
+	  echo "prepare-data: the Debian descriptions could not be written" \
+	    "(see above)."
 
 # Two pytest-xdist workers: one per core of the reference machine. -rs lists
 # the reason of any skipped test.
@@ -114,6 +125,24 @@ demo-apply: prepare-data
 	$(VENV)/bin/python bin/apply_rule.py --gin_file=apply/digits_demo.gin \
 	    --dataset=digits --steps=300 --eval_every=25
 
+# Transfer evaluation, permuted-input ablation and generalisation sweeps of a
+# rule on the offline data; RULE is an exported rule or a meta-training run
+# directory (default: the rule that ships in rules/). Each run resumes.
+RULE ?= rules/cpu_60min
+RESULTS_DIR ?= runs/results
+transfer-offline: prepare-data
+	$(VENV)/bin/python bin/transfer_eval.py --rule=$(RULE) \
+	    --root_dir=$(RESULTS_DIR)/transfer --gin_file=transfer/offline.gin
+ablation-offline: prepare-data
+	$(VENV)/bin/python bin/permuted_ablation.py --rule=$(RULE) \
+	    --root_dir=$(RESULTS_DIR)/ablation --gin_file=ablation/offline.gin
+SWEEPS := width depth activation modality
+sweeps-offline: prepare-data
+	for sweep in $(SWEEPS); do \
+	  $(VENV)/bin/python bin/transfer_eval.py --rule=$(RULE) \
+	      --root_dir=$(RESULTS_DIR)/$$sweep \
+	      --gin_file=sweeps/$${sweep}_offline.gin || exit 1; \
+	done
 benchmark: setup
 	$(VENV)/bin/python benchmarks/inner_step.py --configs=paper,cpu \
 	    --gradient_configs=cpu --skip_xla_gradient

@@ -30,7 +30,8 @@ PAPER_BATCH_SIZE = 128
 _LOOPS = weakref.WeakKeyDictionary()
 
 
-def _inner_loop(rule, jit_compile):
+def inner_loop_for(rule, jit_compile):
+  """The cached :class:`InnerLoop` of ``rule`` (one compile per shape)."""
   loops = _LOOPS.setdefault(rule, {})
   if jit_compile not in loops:
     loops[jit_compile] = inner_loop_lib.InnerLoop(rule,
@@ -104,7 +105,7 @@ def apply_rule(rule, data, steps, eval_every, seed=0,
   if batch_size > len(data):
     raise ValueError(f'apply_rule.batch_size {batch_size} exceeds the '
                      f'{len(data)} examples of {data.name}.')
-  loop = _inner_loop(rule, jit_compile)
+  loop = inner_loop_for(rule, jit_compile)
   objective = loop.objective
   state = model.initial_state(seed)
   meta_batches = [sampling.few_shot_batch(data, rng, shots)

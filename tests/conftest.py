@@ -46,3 +46,25 @@ def pytest_collection_modifyitems(items):
   pytest would collect it and report it as skipped.
   """
   items[:] = [item for item in items if item.name != 'test_session']
+
+
+def run_repo_binary(name, *args, timeout=600, **environment):
+  """Runs ``bin/<name>.py`` with ``args``; returns the CompletedProcess."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', CUDA_VISIBLE_DEVICES='',
+             **environment)
+  return subprocess.run(
+      [sys.executable, os.path.join(_REPO_ROOT, 'bin', f'{name}.py'),
+       *[str(arg) for arg in args]],
+      capture_output=True, text=True, env=env, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope='session')
+def tiny_meta_run(tmp_path_factory):
+  """A run directory of bin/meta_train.py on meta_train/tiny.gin (2 steps)."""
+  root = tmp_path_factory.mktemp('tiny_meta_run') / 'run'
+  result = run_repo_binary('meta_train', f'--root_dir={root}',
+                           '--gin_file=meta_train/tiny.gin', '--num_steps=2',
+                           '--export_every_steps=2')
+  assert result.returncode == 0, result.stderr[-3000:]
+  return root

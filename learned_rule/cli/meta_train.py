@@ -24,6 +24,8 @@ flags.DEFINE_float('checkpoint_every_minutes', 10.0,
 flags.DEFINE_integer('export_every_steps', 100, 'SavedModel interval.')
 flags.DEFINE_integer('evaluate_every_steps', 0,
                      'Paired held-out evaluation interval; 0: never.')
+flags.DEFINE_float('max_minutes', None,
+                   'Wall-clock budget: checkpoint, export and stop when spent.')
 flags.DEFINE_integer('seed', 0, 'Seeds θ-init and the task sampling.')
 flags.DEFINE_bool('deterministic', False,
                   'Deterministic TF ops, so that a resumed run ends with the '
@@ -54,7 +56,8 @@ def main(argv):
                checkpoint_every_steps=FLAGS.checkpoint_every_steps,
                checkpoint_every_minutes=FLAGS.checkpoint_every_minutes,
                export_every_steps=FLAGS.export_every_steps,
-               evaluate_every_steps=FLAGS.evaluate_every_steps)
+               evaluate_every_steps=FLAGS.evaluate_every_steps,
+               max_minutes=FLAGS.max_minutes)
   except (ValueError, RuntimeError) as error:
     raise app.UsageError(str(error)) from error
 

@@ -14,6 +14,10 @@ Examples:
   # The rendered-fonts Alphabet (spec §6.2), cached after the first render:
   python bin/prepare_data.py --dataset=alphabet
 
+  # Debian package descriptions, a text corpus for the transfer to text
+  # (spec §7.2), from apt's package lists; skipped when already prepared:
+  python bin/prepare_data.py --dataset=debian_descriptions
+
 --from_debian is the same as --archive_dir=debian. --data_dir defaults to
 TFDS's default data directory (TFDS_DATA_DIR if set); the loaders of
 learned_rule.data.tfds_sources read from the same place.
@@ -25,8 +29,9 @@ from absl import app
 from absl import flags
 
 flags.DEFINE_string('dataset', None,
-                    'mnist, fashion_mnist, cifar10, imdb_reviews, or '
-                    'alphabet (renders the font cache).')
+                    'mnist, fashion_mnist, cifar10, imdb_reviews, alphabet '
+                    '(renders the font cache) or debian_descriptions '
+                    "(writes the text corpus from apt's package lists).")
 flags.DEFINE_string('archive_dir', None,
                     'Directory holding the upstream archives (or a '
                     'sub-directory named after the dataset that does); '
@@ -46,13 +51,16 @@ FLAGS = flags.FLAGS
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  if FLAGS.dataset == 'debian_descriptions':
+    _write_debian_descriptions()
+    return
   # Imported here so that --help answers without loading TFDS.
   from learned_rule.data import archives  # pylint: disable=g-import-not-at-top
 
   if FLAGS.dataset is None:
     raise app.UsageError(
-        f'--dataset is required: one of {", ".join(archives.SUPPORTED)} or '
-        f'alphabet.')
+        f'--dataset is required: one of {", ".join(archives.SUPPORTED)}, '
+        f'alphabet or debian_descriptions.')
   if FLAGS.dataset == 'alphabet':
     _render_alphabet()
     return
@@ -94,6 +102,25 @@ def _render_alphabet():
           f'{len(faces) * len(alphabet.CHARACTERS)} images')
   print(f'Alphabet {rendered.size}x{rendered.size} cached at '
         f'{rendered.cache_path}')
+
+
+def _write_debian_descriptions():
+  """Writes the Debian descriptions corpus unless it is already there."""
+  # pylint: disable-next=g-import-not-at-top
+  from learned_rule.data import debian_descriptions
+  directory = debian_descriptions.corpus_directory()
+  counts = debian_descriptions.prepared_counts(directory)
+  if counts is not None:
+    print(f'debian_descriptions is prepared at {directory} (delete it to '
+          f'write it again):')
+  else:
+    try:
+      counts = debian_descriptions.write_corpus(directory)
+    except debian_descriptions.DumpError as error:
+      raise app.UsageError(str(error)) from error
+    print(f'debian_descriptions written to {directory}:')
+  for section, count in counts.items():
+    print(f'  {section}: {count} package descriptions')
 
 
 def run():

@@ -10,6 +10,7 @@ import dataclasses
 import functools
 
 from learned_rule.data import alphabet
+from learned_rule.data import debian_descriptions
 from learned_rule.data import digits
 from learned_rule.data import tfds_sources
 from learned_rule.data import toy
@@ -37,10 +38,12 @@ def _resized(loader, size, name):
 
 # Name -> (loader(split, **options) -> Dataset, meta-training split,
 # held-out split). Every dataset's two splits are disjoint: Alphabet's by
-# font face, digits' by a fixed stratified partition, the TFDS datasets'
-# by their own train/test splits, two moons' by seed.
+# font face, digits' and the Debian descriptions' by a fixed stratified
+# partition, the TFDS datasets' by their own train/test splits, two moons'
+# by seed.
 _DATASETS = {
     'alphabet': (alphabet.load_split, 'train', 'test'),
+    'debian_descriptions': (debian_descriptions.load_split, 'train', 'test'),
     'digits': (digits.load_split, 'train', 'test'),
     'two_moons': (toy.load_split, 'train', 'test'),
     **{name: (loader, tfds_sources.META_TRAIN_SPLIT,

@@ -144,7 +144,7 @@ def train(root_dir, num_steps, seed=0, checkpoint_every_steps=50,
           checkpoint_every_minutes=10.0, keep_checkpoints=3,
           export_every_steps=100, summary_every_steps=1,
           filters_every_steps=50, evaluate_every_steps=0,
-          evaluation=None, log=print):
+          max_minutes=None, evaluation=None, log=print):
   """Meta-trains a rule (gin: ``RuleConfig``, ``TaskDistribution``, ...).
 
   Args:
@@ -159,12 +159,18 @@ def train(root_dir, num_steps, seed=0, checkpoint_every_steps=50,
     summary_every_steps: TensorBoard scalar interval.
     filters_every_steps: First-layer filter image interval.
     evaluate_every_steps: Paired held-out evaluation interval; 0 = never.
+    max_minutes: Wall-clock budget of this call, start-up included; when it
+      is spent the
+      run checkpoints, exports and stops (a later call resumes it).
+      None: no budget.
     evaluation: A :class:`HeldOutEvaluation`.
     log: Called with progress messages.
 
   Returns:
     The trained :class:`UnsupervisedUpdate`.
   """
+  deadline = (None if max_minutes is None else
+              time.monotonic() + 60 * max_minutes)
   checkpoints.check_writable(root_dir)
   keras.utils.set_random_seed(seed)
   rule = rule_lib.UnsupervisedUpdate(config_lib.RuleConfig())
@@ -224,13 +230,19 @@ def train(root_dir, num_steps, seed=0, checkpoint_every_steps=50,
                       evaluation.run({'trained': rule, 'init': init_rule}),
                       log)
     bar.update(1, {'loss': outcome['meta_loss']})
+    out_of_time = deadline is not None and time.monotonic() > deadline
     if (step % checkpoint_every_steps == 0 or step == num_steps or
+        out_of_time or
         time.monotonic() - last_checkpoint > 60 * checkpoint_every_minutes):
       save_checkpoint(manager, trainer)
       last_checkpoint = time.monotonic()
-    if step % export_every_steps == 0 or step == num_steps:
+    if step % export_every_steps == 0 or step == num_steps or out_of_time:
       export_now()
     writer.flush()
+    if out_of_time:
+      log(f'step {step}: the {max_minutes:g}-minute budget is spent; '
+          'stopping (run again to resume).')
+      break
   if resumed is not None and resumed >= num_steps:
     log(f'Nothing to do: the run is at step {resumed} of {num_steps}.')
   writer.close()

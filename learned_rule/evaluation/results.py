@@ -1,0 +1,424 @@
+"""Summaries of transfer-evaluation records: means, errors, CIs, tables.
+
+A transfer evaluation (spec §8.1) yields one *record* per dataset ×
+architecture × method × inner step × seed, a plain dict::
+
+  {'dataset': 'digits', 'architecture': '64-64-64-32 relu',
+   'widths': [64, 64, 64, 32], 'activation': 'relu',
+   'method': 'learned_rule', 'step': 100, 'seed': 3,
+   'ridge_accuracy': 0.61, 'logistic_accuracy': 0.58,
+   'meta_objective': 0.83}
+
+:func:`summarize` reduces the seeds of each dataset × architecture × method
+× step to a mean, its standard error (the paper's error bars, spec §8.1)
+and a 95% Student-t confidence interval. Values that are undefined (the
+spread of one seed, a diverged run's NaN) are None, which JSON writes as
+null, so that :func:`write_results` and :func:`read_results` round-trip a
+summary exactly.
+"""
+
+import json
+import math
+import os
+import tempfile
+
+import numpy as np
+from scipy import stats
+
+# Methods in the order tables and plots list them; other methods follow,
+# sorted by name. The baselines are those of spec §8.2 plus the cheap
+# references of DESIGN §1, and the prototypical network of §7.3.
+METHOD_ORDER = ('learned_rule', 'theta_init', 'random_init', 'supervised',
+                'vae', 'hebbian', 'pca', 'raw_inputs', 'prototypical')
+
+# The metrics of one few-shot evaluation (spec §8.1, released eval).
+METRICS = ('ridge_accuracy', 'logistic_accuracy', 'meta_objective')
+# Metrics that are fractions correct, shown in percent.
+ACCURACY_METRICS = ('ridge_accuracy', 'logistic_accuracy')
+
+# Confidence level of the intervals; the paper's error bars are standard
+# errors (spec §8.1), which every summary reports as well.
+CONFIDENCE = 0.95
+
+GROUP_KEYS = ('dataset', 'architecture', 'method', 'step')
+REQUIRED_KEYS = ('dataset', 'architecture', 'widths', 'activation', 'method',
+                 'step', 'seed')
+
+# Marks a JSON file as written by :func:`write_results`.
+FILE_FORMAT = 'learned_rule.results'
+FILE_VERSION = 1
+
+MISSING_CELL = '—'
+
+
+def method_sort_key(method):
+  """Sort key placing :data:`METHOD_ORDER` first, then others by name."""
+  if method in METHOD_ORDER:
+    return (0, METHOD_ORDER.index(method), '')
+  return (1, 0, method)
+
+
+def _finite_or_none(value):
+  if value is None:
+    return None
+  value = float(value)
+  return value if math.isfinite(value) else None
+
+
+def describe(values):
+  """Mean, standard error and 95% t interval of a sample.
+
+  Args:
+    values: Floats (None or NaN marks a value that is not finite).
+
+  Returns:
+    ``{'n', 'mean', 'std_error', 'ci95': [lo, hi]}``. The mean is None for
+    no values or when any value is not finite (a diverged seed must not
+    vanish from the mean); the error and interval are None for fewer than
+    two values.
+  """
+  values = [_finite_or_none(value) for value in values]
+  count = len(values)
+  result = {'n': count, 'mean': None, 'std_error': None,
+            'ci95': [None, None]}
+  if not count or any(value is None for value in values):
+    return result
+  sample = np.asarray(values, np.float64)
+  mean = float(sample.mean())
+  result['mean'] = mean
+  if count < 2:
+    return result
+  error = float(sample.std(ddof=1) / math.sqrt(count))
+  half_width = float(stats.t.ppf(0.5 + CONFIDENCE / 2, count - 1)) * error
+  result['std_error'] = error
+  result['ci95'] = [mean - half_width, mean + half_width]
+  return result
+
+
+def _check_record(record):
+  missing = [key for key in REQUIRED_KEYS if key not in record]
+  if missing:
+    raise ValueError(f'A record lacks {missing}; every record needs '
+                     f'{list(REQUIRED_KEYS)}. Record: {record!r}.')
+  for key in ('step', 'seed'):
+    value = record[key]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+      raise ValueError(f'Record {key!r} must be an int, got {value!r}.')
+
+
+def _group(records):
+  """Records grouped by :data:`GROUP_KEYS`, each a dict seed → record."""
+  groups = {}
+  for record in records:
+    _check_record(record)
+    key = tuple(record[name] for name in GROUP_KEYS[:-1]) + (
+        int(record['step']),)
+    by_seed = groups.setdefault(key, {})
+    seed = int(record['seed'])
+    if seed in by_seed:
+      raise ValueError(f'Two records for seed {seed} of {key}; each dataset '
+                       '× architecture × method × step × seed must appear '
+                       'once.')
+    first = next(iter(by_seed.values()), record)
+    for name in ('widths', 'activation'):
+      if list(np.atleast_1d(first[name])) != list(np.atleast_1d(
+          record[name])):
+        raise ValueError(f'Records of {key} disagree on {name!r}: '
+                         f'{first[name]!r} vs {record[name]!r}.')
+    by_seed[seed] = record
+  return groups
+
+
+def _order(keys):
+  """Datasets and architectures in order of first appearance; methods by
+  :func:`method_sort_key`; steps ascending."""
+  datasets, architectures = {}, {}
+  for dataset, architecture, _, _ in keys:
+    datasets.setdefault(dataset, len(datasets))
+    architectures.setdefault(architecture, len(architectures))
+  return sorted(keys, key=lambda k: (datasets[k[0]], architectures[k[1]],
+                                     method_sort_key(k[2]), k[3]))
+
+
+def summarize(records, metrics=METRICS):
+  """One summary row per dataset × architecture × method × step.
+
+  Args:
+    records: Record dicts (see the module docstring); a metric may be
+      absent or None in a record (not measured for that seed).
+    metrics: Names of the metrics to summarise.
+
+  Returns:
+    A list of rows ``{'dataset', 'architecture', 'widths', 'activation',
+    'method', 'step', 'n', metric: {'n', 'mean', 'std_error', 'ci95',
+    'per_seed': {seed: value}}}``. ``n`` counts the seeds of the row; each
+    metric's ``n`` the seeds that measured it. Only lists, dicts, ints,
+    floats, strings and None appear, so a JSON round trip is exact.
+
+  Raises:
+    ValueError: If a record lacks a key, has a non-int step or seed, or
+      repeats a seed of its group.
+  """
+  groups = _group(records)
+  summary = []
+  for key in _order(groups):
+    by_seed = groups[key]
+    first = by_seed[min(by_seed)]
+    row = dict(zip(GROUP_KEYS, key))
+    row['widths'] = [int(w) for w in np.atleast_1d(first['widths'])]
+    row['activation'] = str(first['activation'])
+    row['n'] = len(by_seed)
+    for metric in metrics:
+      per_seed = {seed: _finite_or_none(by_seed[seed][metric])
+                  for seed in sorted(by_seed)
+                  if by_seed[seed].get(metric) is not None}
+      row[metric] = dict(describe(list(per_seed.values())),
+                         per_seed=per_seed)
+    summary.append(row)
+  return summary
+
+
+def paired_differences(records, method, baseline, metric='ridge_accuracy'):
+  """Per-seed ``method`` − ``baseline`` per dataset × architecture × step.
+
+  Seeds pair the runs: the same seed means the same unlabeled stream and the
+  same few-shot draws. Seeds present in only one of the two are ignored.
+
+  Args:
+    records: Record dicts.
+    method: The method of interest.
+    baseline: The method subtracted.
+    metric: The metric compared.
+
+  Returns:
+    A list of rows ``{'dataset', 'architecture', 'widths', 'activation',
+    'step', 'method', 'baseline', 'metric', 'n', 'mean', 'std_error',
+    'ci95', 'per_seed': {seed: difference}}``, one per dataset ×
+    architecture × step where the two share at least one seed.
+  """
+  rows = {(row['dataset'], row['architecture'], row['method'], row['step']):
+          row for row in summarize(records, metrics=(metric,))}
+  result = []
+  for (dataset, architecture, name, step), row in rows.items():
+    other = rows.get((dataset, architecture, baseline, step))
+    if name != method or other is None:
+      continue
+    ours, theirs = row[metric]['per_seed'], other[metric]['per_seed']
+    per_seed = {seed: _difference(ours[seed], theirs[seed])
+                for seed in sorted(set(ours) & set(theirs))}
+    if not per_seed:
+      continue
+    result.append(dict(
+        dataset=dataset, architecture=architecture, widths=row['widths'],
+        activation=row['activation'], step=step, method=method,
+        baseline=baseline, metric=metric,
+        **describe(list(per_seed.values())), per_seed=per_seed))
+  return result
+
+
+def _difference(value, baseline):
+  if value is None or baseline is None:
+    return None
+  return value - baseline
+
+
+def difference_interval(row, other, metric='ridge_accuracy'):
+  """95% interval of ``row`` − ``other`` for two summary rows.
+
+  Paired over the seeds both measured when there are at least two: the
+  t interval of the per-seed differences. Otherwise the conservative
+  interval ``[lo − other_hi, hi − other_lo]`` of the two rows' intervals,
+  which excludes 0 exactly when the two intervals do not overlap.
+
+  Returns:
+    ``{'paired': bool, 'n', 'mean', 'ci95': [lo, hi]}``; the interval is
+    ``[None, None]`` where neither reading is defined.
+  """
+  ours, theirs = row[metric], other[metric]
+  common = sorted(set(ours['per_seed']) & set(theirs['per_seed']))
+  if len(common) >= 2:
+    paired = describe([_difference(ours['per_seed'][seed],
+                                   theirs['per_seed'][seed])
+                       for seed in common])
+    return {'paired': True, 'n': paired['n'], 'mean': paired['mean'],
+            'ci95': paired['ci95']}
+  result = {'paired': False, 'n': min(ours['n'], theirs['n']),
+            'mean': _difference(ours['mean'], theirs['mean']),
+            'ci95': [None, None]}
+  (low, high), (other_low, other_high) = ours['ci95'], theirs['ci95']
+  if result['mean'] is not None and None not in (low, other_high):
+    result['ci95'] = [low - other_high, high - other_low]
+  return result
+
+
+# -- Files. --------------------------------------------------------------------
+
+
+def _to_json(value):
+  """Plain JSON types: tuples → lists, NumPy → Python, NaN/inf → None."""
+  if isinstance(value, dict):
+    return {str(key): _to_json(item) for key, item in value.items()}
+  if isinstance(value, (list, tuple, np.ndarray)):
+    return [_to_json(item) for item in value]
+  if isinstance(value, (bool, np.bool_)):
+    return bool(value)
+  if isinstance(value, (int, np.integer)):
+    return int(value)
+  if isinstance(value, (float, np.floating)):
+    return _finite_or_none(value)
+  return value
+
+
+def _restore_seed_keys(value):
+  """Turns the string keys of every ``per_seed`` dict back into ints."""
+  if isinstance(value, dict):
+    return {key: ({int(seed): item for seed, item in item.items()}
+                  if key == 'per_seed' and isinstance(item, dict)
+                  else _restore_seed_keys(item))
+            for key, item in value.items()}
+  if isinstance(value, list):
+    return [_restore_seed_keys(item) for item in value]
+  return value
+
+
+def write_results(path, summary, metadata, records=None):
+  """Writes a results JSON file atomically (temp file, then rename).
+
+  Args:
+    path: Destination; its directory is created if needed.
+    summary: Rows from :func:`summarize`.
+    metadata: A dict describing the run (seed, git SHA, config, compute).
+    records: Optional raw records, stored alongside.
+
+  Returns:
+    ``path``.
+
+  Raises:
+    ValueError: If ``metadata`` is not a dict or ``summary`` not a list.
+  """
+  if not isinstance(metadata, dict):
+    raise ValueError(f'`metadata` must be a dict, got {type(metadata)}.')
+  if not isinstance(summary, (list, tuple)):
+    raise ValueError(
+        f'`summary` must be a list of rows, got {type(summary)}.')
+  content = {'format': FILE_FORMAT, 'version': FILE_VERSION,
+             'metadata': metadata, 'summary': summary}
+  if records is not None:
+    content['records'] = records
+  text = json.dumps(_to_json(content), indent=1, allow_nan=False)
+  path = os.fspath(path)
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  fd, temporary = tempfile.mkstemp(prefix='.tmp-results-', dir=directory)
+  try:
+    with os.fdopen(fd, 'w', encoding='utf-8') as f:
+      f.write(text)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(temporary, path)
+  except BaseException:
+    if os.path.exists(temporary):
+      os.remove(temporary)
+    raise
+  return path
+
+
+def read_results(path):
+  """Reads a file of :func:`write_results`.
+
+  Returns:
+    ``{'metadata', 'summary'}`` plus ``'records'`` when stored, equal to
+    what was written (seeds as int keys).
+
+  Raises:
+    ValueError: If the file is not JSON or not a results file.
+  """
+  path = os.fspath(path)
+  try:
+    with open(path, encoding='utf-8') as f:
+      content = json.load(f)
+  except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    raise ValueError(f'{path} is not a results file: not JSON ({error}).'
+                     ) from error
+  if not isinstance(content, dict) or content.get('format') != FILE_FORMAT:
+    raise ValueError(f'{path} is not a results file: expected a JSON object '
+                     f'with "format": "{FILE_FORMAT}".')
+  if content.get('version') != FILE_VERSION:
+    raise ValueError(f'{path}: results format version '
+                     f'{content.get("version")!r}; this code reads version '
+                     f'{FILE_VERSION}.')
+  if not isinstance(content.get('metadata'), dict) or not isinstance(
+      content.get('summary'), list):
+    raise ValueError(f'{path} is not a results file: it needs a "metadata" '
+                     'object and a "summary" list.')
+  result = {'metadata': content['metadata'],
+            'summary': _restore_seed_keys(content['summary'])}
+  if 'records' in content:
+    result['records'] = content['records']
+  return result
+
+
+# -- Markdown. -----------------------------------------------------------------
+
+
+def format_cell(statistics, metric):
+  """``'61.2 ± 2.1'``: mean ± 95% CI half-width (percent for accuracies).
+
+  The mean alone where the interval is undefined (one seed), 'nan' where
+  a seed did not give a finite value, '—' where nothing was measured.
+  """
+  if statistics is None or not statistics.get('n'):
+    return MISSING_CELL
+  if statistics['mean'] is None:
+    return 'nan'
+  scale, digits = (100.0, 1) if metric in ACCURACY_METRICS else (1.0, 3)
+  text = f'{statistics["mean"] * scale:.{digits}f}'
+  low, high = statistics['ci95']
+  if low is not None:
+    text += f' ± {(high - low) / 2 * scale:.{digits}f}'
+  return text
+
+
+def _seed_counts(counts):
+  counts = sorted(set(counts))
+  if not counts:
+    return MISSING_CELL
+  if len(counts) == 1:
+    return str(counts[0])
+  return f'{counts[0]}–{counts[-1]}'
+
+
+def markdown_table(summary, metric='ridge_accuracy'):
+  """Markdown tables of ``metric``: one per dataset × architecture.
+
+  Each table has one row per method and one column per inner step; cells
+  are mean ± 95% CI half-width over seeds (percent for accuracies), '—'
+  where a method was not measured at a step. The 'seeds' column gives the
+  number of seeds (a range where it differs between steps).
+  """
+  sections = {}
+  for row in summary:
+    sections.setdefault((row['dataset'], row['architecture']), []).append(row)
+  unit = ('accuracy in %, ' if metric in ACCURACY_METRICS else '')
+  lines = []
+  for (dataset, architecture), rows in sections.items():
+    steps = sorted({row['step'] for row in rows})
+    methods = sorted({row['method'] for row in rows}, key=method_sort_key)
+    cells = {(row['method'], row['step']): row for row in rows}
+    lines += [f'### {dataset} — {architecture}', '',
+              f'`{metric}` ({unit}mean ± 95% CI half-width over seeds; '
+              'steps = inner steps).', '',
+              '| method | seeds | ' + ' | '.join(
+                  f'step {step}' for step in steps) + ' |',
+              '|---|---|' + '---|' * len(steps)]
+    for method in methods:
+      present = [cells[(method, step)] for step in steps
+                 if (method, step) in cells]
+      counts = [row.get(metric, {}).get('n', 0) for row in present]
+      row_cells = [format_cell(cells[(method, step)].get(metric), metric)
+                   if (method, step) in cells else MISSING_CELL
+                   for step in steps]
+      lines.append(f'| {method} | {_seed_counts(counts)} | '
+                   + ' | '.join(row_cells) + ' |')
+    lines.append('')
+  return '\n'.join(lines)

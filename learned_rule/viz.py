@@ -8,7 +8,6 @@ can inspect what was drawn.
 """
 
 import os
-import tempfile
 
 import matplotlib
 
@@ -18,6 +17,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 import numpy as np
 
+from learned_rule import atomic_files
 from learned_rule.evaluation import results
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -32,24 +32,12 @@ DPI = 100
 
 def save_figure(figure, path):
   """Writes ``figure`` as a PNG to ``path`` atomically and closes it."""
-  path = os.fspath(path)
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, temporary = tempfile.mkstemp(prefix='.tmp-figure-', suffix='.png',
-                                   dir=directory)
   try:
-    with os.fdopen(fd, 'wb') as f:
-      figure.savefig(f, format='png', dpi=DPI)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(temporary, path)
-  except BaseException:
-    if os.path.exists(temporary):
-      os.remove(temporary)
-    raise
+    with atomic_files.replacing(path, binary=True) as stream:
+      figure.savefig(stream, format='png', dpi=DPI)
   finally:
     plt.close(figure)
-  return path
+  return os.fspath(path)
 
 
 def _select(summary, dataset, architecture):

@@ -68,7 +68,7 @@ def test_fit_uses_exactly_every_delivered_example():
   results = list(method.trajectory(setting))
   history = method.filter_history()
   delivered = []
-  for (step, batches), (_, pairs), (_, components) in zip(
+  for (step, batches, _), (_, pairs), (_, components) in zip(
       setting.chunks(), results, history):
     if step == 0:
       np.testing.assert_array_equal(components,

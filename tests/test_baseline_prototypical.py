@@ -239,11 +239,27 @@ def test_fewer_test_classes_than_ways_uses_all_of_them(digit_classes,
     assert accuracy * 12 == pytest.approx(round(accuracy * 12))
 
 
-def test_is_gin_configurable():
-  gin.parse_config(['PrototypicalNetwork.ways = 3',
-                    'PrototypicalNetwork.permute = True'])
+def test_is_gin_configurable_for_what_runs_do_not_set():
+  gin.parse_config(['PrototypicalNetwork.learning_rate = 0.01',
+                    'PrototypicalNetwork.queries = 4'])
   network = prototypical.PrototypicalNetwork()
-  assert (network.ways, network.permute) == (3, True)
+  assert (network.learning_rate, network.queries) == (0.01, 4)
+  # Set by every run of the ablation, so gin may not bind them.
+  with pytest.raises(ValueError, match='ways'):
+    gin.parse_config(['PrototypicalNetwork.ways = 3'])
+
+
+def test_training_in_pieces_sees_the_same_episodes_as_in_one_call():
+  data = digits.load_split('train')
+  losses = []
+  for pieces in ((6,), (2, 4)):
+    network = prototypical.PrototypicalNetwork(
+        widths=(16, 4), episodes=0, ways=3, shots=3, queries=2, seed=5)
+    for count in pieces:
+      network.episodes = count
+      losses.append(network.fit(data))
+  np.testing.assert_allclose(losses[0], np.concatenate(losses[1:]),
+                             rtol=1e-5)
 
 
 # -- Bad input. ---------------------------------------------------------------

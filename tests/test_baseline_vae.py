@@ -26,7 +26,7 @@ def test_negative_elbo_decreases_over_a_stream():
   setting = _setting((200,))
   method = vae.VariationalAutoencoder()
   state = method.start(setting)
-  for _, batches in setting.chunks():
+  for _, batches, _ in setting.chunks():
     state = method.train(state, batches)
   losses = np.asarray(state.losses)
   assert losses.shape == (200,)

@@ -22,14 +22,24 @@ def _setting(data, **overrides):
 def test_chunks_cover_the_steps_and_repeat_per_seed(data):
   setting = _setting(data)
   chunks = list(setting.chunks())
-  assert [step for step, _ in chunks] == [0, 2, 5]
-  assert [len(batches) for _, batches in chunks] == [0, 2, 3]
+  assert [(step, probe) for step, _, probe in chunks] == [
+      (0, True), (2, True), (5, True)]
+  assert [len(batches) for _, batches, _ in chunks] == [0, 2, 3]
   assert chunks[1][1].shape == (2, 16, 64)
   again = list(_setting(data).chunks())
-  for (_, first), (_, second) in zip(chunks, again):
+  for (_, first, _), (_, second, _) in zip(chunks, again):
     np.testing.assert_array_equal(first, second)
   other = list(_setting(data, seed=4).chunks())
   assert not np.array_equal(chunks[2][1], other[2][1])
+
+
+def test_the_stream_does_not_depend_on_chunk_size_or_probed_steps(data):
+  whole = np.concatenate([b for _, b, _ in _setting(data).chunks()])
+  small = list(_setting(data, steps=(0, 3, 5)).chunks(max_chunk=2))
+  assert [(step, probe) for step, _, probe in small] == [
+      (0, True), (2, False), (3, True), (5, True)]
+  np.testing.assert_array_equal(
+      whole, np.concatenate([b for _, b, _ in small]))
 
 
 def test_draws_are_fixed_and_independent_of_the_stream(data):

@@ -170,7 +170,7 @@ def test_depth_and_width_beyond_meta_training():
   summary = architecture_summary([WIDTHS, deep, wide])
   depth = claim('fig5_left_depth').verdict(summary)
   assert depth.holds is True and depth.partial  # 8 < 11 layers.
-  assert 'Largest measured: 8 layers' in depth.measurement
+  assert 'largest measured: 8 layers' in depth.measurement
   assert 'tiny_mnist 64-32 relu:' not in depth.measurement
   width = claim('fig5_left_width').verdict(summary)
   assert width.holds is True and '2048 units' in width.measurement
@@ -256,3 +256,18 @@ def test_comparison_table_lists_every_claim():
   for figure in ('Fig. 2 left', 'Fig. 2 right', 'Fig. 4 left', 'Fig. 4 right',
                  'Fig. 5 left', 'Fig. 5 right'):
     assert figure in table
+
+
+def test_fig5_reads_the_datasets_and_training_range_it_is_given():
+  deep = (64,) * 7 + (32,)
+  summary = architecture_summary([WIDTHS, deep])
+  renamed = [dict(row, dataset='digits') for row in summary]
+  paper = published.build_claims()
+  assert not [c for c in paper if c.key == 'fig5_left_depth'][0].verdict(
+      renamed).measured
+  ours = published.build_claims(image_datasets=('digits',),
+                                meta_train_max_depth=4,
+                                meta_train_max_width=64)
+  depth = [c for c in ours if c.key == 'fig5_left_depth'][0].verdict(renamed)
+  assert depth.holds is True
+  assert 'Meta-trained up to 4 layers' in depth.measurement

@@ -164,7 +164,7 @@ def test_training_in_pieces_equals_one_unroll(data, rule, trajectories,
   method = rule_methods.RuleMethod(rule, jit_compile=False)
   state = method.start(setting)
   start = state.state
-  batches = np.concatenate([chunk for _, chunk in setting.chunks()])
+  batches = np.concatenate([chunk for _, chunk, _ in setting.chunks()])
   assert len(batches) == 7
   state = method.train(state, batches)
   assert split == [[4, 3]]

@@ -97,6 +97,8 @@ def test_another_configuration_in_the_same_root_is_refused(tiny_transfer,
     ('TransferConfig.methods = ("learned_rule", "magic")', "'magic'"),
     ('TransferConfig.widths = ((200000, 200000, 4),)', 'GiB'),
     ('TransferConfig.stepz = (0, 1)', 'stepz'),
+    ('TransferConfig.seeds = (0, 1, 0)', 'repeats'),
+    ('TransferConfig.methods = ("learned_rule/permuted",)', 'permute_inputs'),
 ])
 def test_bad_configuration_fails_at_startup(tiny_meta_run, tmp_path, binding,
                                             message):

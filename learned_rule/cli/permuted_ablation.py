@@ -42,7 +42,7 @@ def main(argv):
     source = rule_source.load(FLAGS.rule, FLAGS.init_rule)
     runner = ablation.PermutedAblation(FLAGS.root_dir, source)
     runner.prepare()
-  except (ValueError, RuntimeError) as error:
+  except (ValueError, RuntimeError, OSError) as error:
     raise app.UsageError(str(error)) from error
   logging.info('Permuted-input ablation of %s into %s.', source.path,
                FLAGS.root_dir)

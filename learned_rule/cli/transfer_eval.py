@@ -41,7 +41,7 @@ def main(argv):
     source = rule_source.load(FLAGS.rule, FLAGS.init_rule)
     evaluation = transfer.TransferEvaluation(FLAGS.root_dir, source, config)
     evaluation.prepare()
-  except (ValueError, RuntimeError) as error:
+  except (ValueError, RuntimeError, OSError) as error:
     raise app.UsageError(str(error)) from error
   logging.info('Transfer evaluation of %s into %s.', source.path,
                FLAGS.root_dir)

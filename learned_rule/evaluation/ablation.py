@@ -13,7 +13,12 @@ probes and seeds:
 - ``prototypical``: trained episodically on the other classes of the
   dataset's meta-training split, its embedding probed like every other
   method's; with ``/permuted``, a fresh permutation for every training
-  episode and every probed draw.
+  episode and every probed draw. Its step axis counts training episodes,
+  the rule methods' counts unlabeled batches.
+
+The held-out classes are held out from the prototypical network only: a
+rule meta-trained on the same dataset (e.g. cpu.gin on the Alphabet's
+training fonts) has seen them, in other fonts.
 
 The run reuses the transfer evaluation's cells, results and plots, and adds
 a bar plot of the final accuracies.
@@ -32,8 +37,9 @@ from learned_rule.evaluation import transfer
 from learned_rule.evaluation.baselines import prototypical
 
 PROTOTYPICAL = 'prototypical'
-# Separate seed stream for the permutations of the probed draws.
-_DRAW_PERMUTATIONS_KEY = 4
+# Separate seed stream for the permutations of the probed draws (the keys of
+# protocol.py and the baselines are 1 to 4).
+_DRAW_PERMUTATIONS_KEY = 5
 
 
 @gin.configurable
@@ -158,6 +164,7 @@ class PermutedAblation:
                 self.train_data, False, self.config.ways),
             PROTOTYPICAL + transfer.PERMUTED: lambda: PrototypicalMethod(
                 self.train_data, True, self.config.ways)})
+    self.evaluation.title = 'Permuted-input ablation'
     self.root_dir = root_dir
 
   def prepare(self):
@@ -165,9 +172,15 @@ class PermutedAblation:
 
   def run(self):
     summary = self.evaluation.run()
-    for metric in ('ridge_accuracy', 'logistic_accuracy'):
-      viz.plot_bars(summary, os.path.join(
-          self.root_dir, 'plots', f'permutation__{metric}.png'),
-                    metric=metric,
-                    title=f'Intact vs permuted inputs ({metric}, final step)')
+    config = self.evaluation.config
+    for widths, activation in config.architectures():
+      architecture = transfer.architecture_name(widths, activation)
+      for metric in ('ridge_accuracy', 'logistic_accuracy'):
+        viz.plot_bars(
+            summary, os.path.join(
+                self.root_dir, 'plots',
+                f'permutation__{transfer.slug(architecture)}__{metric}.png'),
+            metric=metric, architecture=architecture,
+            title=f'Intact vs permuted inputs, {architecture}\n'
+            f'{metric}, final step of each method; error bars: 95% CI')
     return summary

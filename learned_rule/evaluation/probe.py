@@ -39,10 +39,9 @@ def score(support_features, support_labels, query_features, query_labels,
                      f'{query_features.shape}.')
   if not (np.all(np.isfinite(support_features)) and
           np.all(np.isfinite(query_features))):
-    # A diverged method scores at chance, visibly, instead of crashing.
-    chance = 1.0 / num_classes
-    return {'ridge_accuracy': chance, 'logistic_accuracy': chance,
-            'meta_objective': float('nan')}
+    # A diverged method is not scored: NaN, which the results tables show
+    # as missing instead of a number near chance.
+    return {metric: float('nan') for metric in METRICS}
   objective = objective or meta_objective_lib.MetaObjective()
   loss, metrics = objective.from_features(
       tf.constant(support_features), tf.constant(support_labels),

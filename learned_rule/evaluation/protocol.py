@@ -24,6 +24,9 @@ from learned_rule.data import sampling
 # that adding draws never changes the batches (and the other way round).
 _STREAM_KEY = 1
 _DRAWS_KEY = 2
+# Most unlabeled batches held in memory at once (ours): 250 batches of
+# 128 × 784 floats are 100 MB, where one 7000-step chunk would be 2.8 GB.
+MAX_CHUNK = 250
 
 
 def check_steps(steps):
@@ -82,24 +85,27 @@ class Setting:
   def feature_size(self):
     return self.widths[-1]
 
-  def chunks(self):
-    """Yields ``(step, batches)`` for every probed step, in order.
+  def chunks(self, max_chunk=MAX_CHUNK):
+    """Yields ``(step, batches, probe)`` in order, up to the last step.
 
-    ``batches`` is ``[step - previous_step, batch_size, D]``: the unlabeled
-    batches to train on before probing at ``step`` (empty for step 0). The
-    sequence depends on the seed alone, so every method sees the same one.
+    ``batches`` is ``[n, batch_size, D]``, at most ``max_chunk`` unlabeled
+    batches, after which the method has seen ``step`` batches; ``probe``
+    says whether ``step`` is one of :attr:`steps` (step 0 comes with no
+    batches). The sequence of batches depends on the seed alone, not on
+    ``max_chunk`` or the probed steps, so every method sees the same one.
     """
     rng = np.random.default_rng([self.seed, _STREAM_KEY])
-    previous = 0
+    done = 0
     for step in self.steps:
-      if step == previous:  # Step 0: nothing to train on yet.
-        batches = np.zeros((0, self.batch_size, self.data.input_dim),
-                           self.data.features.dtype)
-      else:
-        batches = sampling.unlabeled_batches(self.data, step - previous,
+      if step == done:  # Step 0: nothing to train on yet.
+        yield step, np.zeros((0, self.batch_size, self.data.input_dim),
+                             self.data.features.dtype), True
+      while done < step:
+        count = min(max_chunk, step - done)
+        batches = sampling.unlabeled_batches(self.data, count,
                                              self.batch_size, rng)
-      previous = step
-      yield step, batches
+        done += count
+        yield done, batches, done == step
 
   def draws(self):
     """The fixed few-shot :class:`FewShotBatch` draws of this setting."""
@@ -183,9 +189,11 @@ class UnsupervisedMethod(FeatureMethod):
     draws = setting.draws()
     state = self.start(setting)
     self._filters = []
-    for step, batches in setting.chunks():
+    for step, batches, probe in setting.chunks():
       if len(batches):
         state = self.train(state, batches)
+      if not probe:
+        continue
       weights = self.first_layer(state)
       if weights is not None:
         self._filters.append((step, np.asarray(weights)))

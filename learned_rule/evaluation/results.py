@@ -20,10 +20,11 @@ summary exactly.
 import json
 import math
 import os
-import tempfile
 
 import numpy as np
 from scipy import stats
+
+from learned_rule import atomic_files
 
 # Methods in the order tables and plots list them; other methods follow,
 # sorted by name. The baselines are those of spec §8.2 plus the cheap
@@ -305,22 +306,8 @@ def write_results(path, summary, metadata, records=None):
              'metadata': metadata, 'summary': summary}
   if records is not None:
     content['records'] = records
-  text = json.dumps(_to_json(content), indent=1, allow_nan=False)
-  path = os.fspath(path)
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, temporary = tempfile.mkstemp(prefix='.tmp-results-', dir=directory)
-  try:
-    with os.fdopen(fd, 'w', encoding='utf-8') as f:
-      f.write(text)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(temporary, path)
-  except BaseException:
-    if os.path.exists(temporary):
-      os.remove(temporary)
-    raise
-  return path
+  return atomic_files.write_json(path, _to_json(content), indent=1,
+                                 allow_nan=False)
 
 
 def read_results(path):

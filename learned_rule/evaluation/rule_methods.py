@@ -20,8 +20,9 @@ from learned_rule import application
 from learned_rule import base_model as base_model_lib
 from learned_rule.evaluation import protocol
 
-# Longest unroll compiled at once: bounds the memory of the batches handed to
-# the while-loop (10,000 steps of 128 × 784 would be 4 GB).
+# Longest unroll compiled at once (ours): bounds the batches a while-loop
+# holds (10,000 steps of 128 × 784 floats would be 4 GB); equal to
+# protocol.MAX_CHUNK, the most the stream hands over at once.
 MAX_UNROLL = 250
 
 

@@ -5,8 +5,10 @@ A path is either an exported rule (a SavedModel written by
 ``export/`` holds the newest θ and ``export_init/`` the θ it started from.
 """
 
+import ast
 import dataclasses
 import os
+import re
 
 import keras
 
@@ -39,6 +41,27 @@ class RuleSource:
   def training(self):
     """What meta-training recorded with the export: step, seed, config."""
     return dict(self.metadata.get('extra') or {})
+
+  def meta_training_range(self):
+    """(most weight layers, widest hidden layer) meta-training used.
+
+    Read from the operative gin config recorded with the export
+    (``TaskDistribution.num_hidden_layers`` and ``.hidden_widths``); None
+    where it is not recorded.
+    """
+    config = self.training.get('config') or ''
+    values = {}
+    for name in ('num_hidden_layers', 'hidden_widths'):
+      match = re.search(rf'^TaskDistribution\.{name}\s*=\s*(.+)$', config,
+                        re.MULTILINE)
+      try:
+        values[name] = ast.literal_eval(match.group(1)) if match else None
+      except (ValueError, SyntaxError):
+        values[name] = None
+    depths, widths = values['num_hidden_layers'], values['hidden_widths']
+    if not depths or not widths:
+      return None
+    return max(depths) + 1, max(widths)
 
 
 def _is_export(path):
@@ -89,7 +112,10 @@ def load(path, init_path=None):
   else:
     # Meta-training records its seed with the provenance, which
     # export.rule_metadata keeps under 'extra'.
-    seed = int((metadata.get('extra') or {}).get('seed', 0))
+    recorded = (metadata.get('extra') or {}).get('seed')
+    seed = int(recorded or 0)
     init_rule = redraw_initial_rule(rule.config, seed)
-    description = f'θ-init redrawn from seed {seed}'
+    description = f'θ-init redrawn from seed {seed}' + (
+        '' if recorded is not None else
+        ' (the export records no seed: θ-init may not be this rule\'s)')
   return RuleSource(rule, init_rule, metadata, path, description)

@@ -15,12 +15,12 @@ import itertools
 import json
 import os
 import subprocess
-import tempfile
 
 import gin
 import numpy as np
 
 from learned_rule import activations as activations_lib
+from learned_rule import atomic_files
 from learned_rule import progress as progress_lib
 from learned_rule import resources
 from learned_rule import viz
@@ -101,6 +101,11 @@ class TransferConfig:
     object.__setattr__(self, 'steps', protocol.check_steps(self.steps))
     object.__setattr__(self, 'widths',
                        tuple(tuple(int(w) for w in ws) for ws in self.widths))
+    for field in ('datasets', 'widths', 'activations', 'seeds', 'methods'):
+      values = getattr(self, field)
+      repeated = sorted({str(v) for v in values if values.count(v) > 1})
+      if repeated:
+        raise ValueError(f'TransferConfig.{field} repeats {repeated}.')
     for activation in self.activations:
       activations_lib.check_activation(activation)
     for widths in self.widths:
@@ -161,16 +166,8 @@ def git_revision():
   return commit + ('+dirty' if dirty else '')
 
 
-def write_json_atomically(path, value):
-  os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-  handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or '.',
-                                       prefix='.tmp-', suffix='.json')
-  with os.fdopen(handle, 'w') as stream:
-    json.dump(value, stream, indent=1)
-  os.replace(temporary, path)
-
-
-def _slug(text):
+def slug(text):
+  """``text`` as a file-name part: alphanumerics, the rest '_'."""
   return ''.join(c if c.isalnum() else '_' for c in str(text)).strip('_')
 
 
@@ -196,6 +193,7 @@ class TransferEvaluation:
     self.log = log
     self._datasets = datasets
     self.extra_methods = dict(extra_methods or {})
+    self.title = 'Transfer evaluation'
 
   def build_method(self, name):
     if name in self.extra_methods:
@@ -211,6 +209,13 @@ class TransferEvaluation:
     if unknown:
       raise ValueError(f'Unknown TransferConfig.methods {unknown}; known: '
                        f'{list(known)}.')
+    permuted = [name for name in self.config.methods
+                if name.endswith(PERMUTED) and name in METHODS]
+    if permuted and self.config.permute_inputs:
+      raise ValueError(
+          f'TransferConfig.methods {permuted} compare against intact inputs, '
+          f'but TransferConfig.permute_inputs = True permutes every method; '
+          f'set it to False.')
     check_rule_fits(self.config, self.source)
     datasets = self._datasets or {
         name: registry.load_for(registry.HELD_OUT, name)
@@ -222,16 +227,25 @@ class TransferEvaluation:
         for widths in self.config.widths:
           resources.check_fits(data.input_dim, widths, self.config.batch_size,
                                self.source.rule.config.hidden_size)
+      # Validates sizes, and that every class has a support and a query.
       protocol.Setting(data, self.config.widths[0],
                        self.config.activations[0], self.config.batch_size,
                        self.config.seeds[0], self.config.steps,
-                       num_draws=self.config.num_draws)  # Validates sizes.
+                       num_draws=1).draws()
     self._check_run_dir()
     return datasets
 
   def _run_description(self):
-    return {'config': self.config.to_json(), 'rule': self.source.path,
-            'rule_step': self.source.training.get('step')}
+    """What a run directory's cells depend on; a resume must match it.
+
+    Besides the config and the rule, every gin binding (the baselines'
+    hyperparameters, the ablation's classes) and where θ-init came from.
+    """
+    return {'config': self.config.to_json(),
+            'rule': os.path.realpath(self.source.path),
+            'rule_step': self.source.training.get('step'),
+            'theta_init': self.source.init_description,
+            'gin_bindings': gin.config_str()}
 
   def _check_run_dir(self):
     os.makedirs(self.root_dir, exist_ok=True)
@@ -240,6 +254,7 @@ class TransferEvaluation:
     if os.path.exists(path):
       with open(path) as stream:
         saved = json.load(stream)
+      saved['rule'] = os.path.realpath(saved.get('rule', ''))
       if saved != description:
         differences = [f'{key}: {saved.get(key)!r} there, '
                        f'{description[key]!r} now'
@@ -250,11 +265,11 @@ class TransferEvaluation:
             f'configuration ({"; ".join(differences)}); use a new --root_dir '
             f'or remove it.')
     else:
-      write_json_atomically(path, description)
+      atomic_files.write_json(path, description, indent=1)
 
   # ------------------------------------------------------------------ cells
   def _cell_path(self, data_name, widths, activation, method, seed):
-    name = '__'.join(_slug(part) for part in (
+    name = '__'.join(slug(part) for part in (
         data_name, architecture_name(widths, activation), method,
         f'seed{seed}'))
     return os.path.join(self.root_dir, 'cells', name + '.json')
@@ -299,27 +314,24 @@ class TransferEvaluation:
       records, filters = self.run_cell(setting, method)
       if filters and seed == config.seeds[0] and name in FILTER_METHODS:
         self._save_filters(data, widths, activation, name, filters)
-      write_json_atomically(
-          self._cell_path(data.name, widths, activation, name, seed), records)
+      atomic_files.write_json(
+          self._cell_path(data.name, widths, activation, name, seed), records,
+          indent=1)
       last = records[-1]
       bar.update(1, {'cell': f'{data.name}/{name}/seed{seed}',
                      'ridge': last['ridge_accuracy']})
     return self.write_outputs(datasets)
 
   def _filter_path(self, data_name, widths, activation, method):
-    name = '__'.join(_slug(part) for part in (
+    name = '__'.join(slug(part) for part in (
         data_name, architecture_name(widths, activation), method))
     return os.path.join(self.root_dir, 'filters', name + '.npz')
 
   def _save_filters(self, data, widths, activation, method, history):
     path = self._filter_path(data.name, widths, activation, method)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path),
-                                         suffix='.npz')
-    with os.fdopen(handle, 'wb') as stream:
+    with atomic_files.replacing(path, binary=True) as stream:
       np.savez(stream, steps=np.array([step for step, _ in history]),
                weights=np.stack([weights for _, weights in history]))
-    os.replace(temporary, path)
 
   # ---------------------------------------------------------------- outputs
   def records(self, dataset_names=None):
@@ -336,12 +348,9 @@ class TransferEvaluation:
     return found
 
   def compute_note(self):
-    """How much meta-training the rule had, next to the paper's (§10)."""
+    """How much meta-training the rule had (the paper's: spec §10)."""
     step = self.source.training.get('step')
-    return (f'The evaluated rule had {step} θ updates of meta-training '
-            f'({self.source.path}); the paper meta-trained for about 200k '
-            f'θ updates, ~200 hours on 512 CPU workers (spec §10). '
-            f'θ-init: {self.source.init_description}.')
+    return f'{step} θ updates of meta-training ({self.source.path})'
 
   def metadata(self):
     rule_metadata = {key: value for key, value in
@@ -355,23 +364,24 @@ class TransferEvaluation:
             'seeds': list(self.config.seeds),
             'compute_note': self.compute_note()}
 
-  @staticmethod
-  def claims(datasets):
+  def claims(self, datasets):
     """The paper's claims, Fig. 4 read on this run's image and text data.
 
-    The paper's own datasets are used where this run has them; otherwise
-    its image and text datasets stand in, and the measurement names them.
+    Every image and text dataset of this run is read, the paper's or not;
+    the measurements name them.
+    Fig. 5 left asks about architectures beyond the rule's own
+    meta-training range, read from its export (the paper's otherwise).
     """
     by_modality = {'image': [], 'text': []}
     for data in datasets.values():
       by_modality.setdefault(data.modality, []).append(data.name)
-    paper_images = [n for n in by_modality['image']
-                    if n in published.PAPER_IMAGE_DATASETS]
-    paper_texts = [n for n in by_modality['text']
-                   if n in published.PAPER_TEXT_DATASETS]
+    limits = self.source.meta_training_range()
+    depth, width = limits or (published.META_TRAIN_MAX_DEPTH,
+                              published.META_TRAIN_MAX_WIDTH)
     return published.build_claims(
-        image_datasets=paper_images or by_modality['image'],
-        text_datasets=paper_texts or by_modality['text'])
+        image_datasets=by_modality['image'],
+        text_datasets=by_modality['text'],
+        meta_train_max_depth=depth, meta_train_max_width=width)
 
   def write_outputs(self, datasets):
     """results.json, results.md and plots from the finished cells."""
@@ -385,7 +395,7 @@ class TransferEvaluation:
       for widths, activation in self.config.architectures():
         architecture = architecture_name(widths, activation)
         viz.plot_curves(summary, os.path.join(
-            plots, f'curves__{_slug(data.name)}__{_slug(architecture)}.png'),
+            plots, f'curves__{slug(data.name)}__{slug(architecture)}.png'),
                         dataset=data.name, architecture=architecture)
         for method in FILTER_METHODS:
           path = self._filter_path(data.name, widths, activation, method)
@@ -394,8 +404,8 @@ class TransferEvaluation:
               history = list(zip(saved['steps'].tolist(), saved['weights']))
             viz.plot_filter_grid(
                 history, data.shape, os.path.join(
-                    plots, f'filters__{_slug(data.name)}__'
-                    f'{_slug(architecture)}__{method}.png'),
+                    plots, f'filters__{slug(data.name)}__'
+                    f'{slug(architecture)}__{method}.png'),
                 title=f'{method}: first-layer filters, {data.name}, '
                 f'{architecture}')
     names = [architecture_name(w, a)
@@ -403,10 +413,13 @@ class TransferEvaluation:
     if len(names) > 1:
       for data in datasets.values():
         viz.plot_sweep(summary, os.path.join(
-            plots, f'sweep__{_slug(data.name)}.png'), names,
+            plots, f'sweep__{slug(data.name)}.png'), names,
                        dataset=data.name)
     markdown = [
-        f'# Transfer evaluation\n\n{self.compute_note()}\n',
+        f'# {self.title}\n\nRule: {self.compute_note()}; θ-init: '
+        f'{self.source.init_description}. '
+        f'The paper: {published.PAPER_COMPUTE}. Revision '
+        f'{git_revision()}.\n',
         '## Ridge few-shot accuracy (%), mean ± 95% CI over seeds\n',
         results_lib.markdown_table(summary, 'ridge_accuracy'),
         '## Logistic-regression few-shot accuracy (%)\n',
@@ -415,9 +428,7 @@ class TransferEvaluation:
         published.comparison_table(summary, self.compute_note(),
                                    claims=self.claims(datasets)),
     ]
-    with open(os.path.join(self.root_dir, '.results.md.tmp'), 'w') as stream:
-      stream.write('\n'.join(markdown))
-    os.replace(os.path.join(self.root_dir, '.results.md.tmp'),
-               os.path.join(self.root_dir, 'results.md'))
+    atomic_files.write_text(os.path.join(self.root_dir, 'results.md'),
+                            '\n'.join(markdown))
     self.log(f'Wrote {results_path}, results.md and {plots}/.')
     return summary

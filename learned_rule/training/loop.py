@@ -159,16 +159,17 @@ def train(root_dir, num_steps, seed=0, checkpoint_every_steps=50,
     summary_every_steps: TensorBoard scalar interval.
     filters_every_steps: First-layer filter image interval.
     evaluate_every_steps: Paired held-out evaluation interval; 0 = never.
-    max_minutes: Wall-clock budget of this call, start-up included; when it
-      is spent the
-      run checkpoints, exports and stops (a later call resumes it).
-      None: no budget.
+    max_minutes: Wall-clock budget of this call, counted from its start;
+      when it is spent the run checkpoints, exports and stops (a later call
+      resumes it). None: no budget.
     evaluation: A :class:`HeldOutEvaluation`.
     log: Called with progress messages.
 
   Returns:
     The trained :class:`UnsupervisedUpdate`.
   """
+  if max_minutes is not None and not max_minutes > 0:
+    raise ValueError(f'`max_minutes` must be > 0, got {max_minutes}.')
   deadline = (None if max_minutes is None else
               time.monotonic() + 60 * max_minutes)
   checkpoints.check_writable(root_dir)

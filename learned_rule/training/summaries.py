@@ -13,13 +13,14 @@ text summary (DESIGN §4, convention 3).
 
 import math
 import os
-import tempfile
 
 import gin
 import numpy as np
 import tensorflow as tf
 
 from tensorflow.core.framework import summary_pb2  # pylint: disable=g-direct-tensorflow-import
+
+from learned_rule import atomic_files
 
 CONFIG_FILE = 'config.gin'
 CONFIG_TAG = 'config/operative_gin'
@@ -188,20 +189,8 @@ def write_operative_config(run_dir, writer=None, step=0):
     The path of ``config.gin``.
   """
   config = gin.operative_config_str()
-  run_dir = os.fspath(run_dir)
-  os.makedirs(run_dir, exist_ok=True)
-  path = os.path.join(run_dir, CONFIG_FILE)
-  fd, temporary = tempfile.mkstemp(prefix='.tmp-config-', dir=run_dir)
-  try:
-    with os.fdopen(fd, 'w', encoding='utf-8') as f:
-      f.write(config)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(temporary, path)
-  except BaseException:
-    if os.path.exists(temporary):
-      os.remove(temporary)
-    raise
+  path = atomic_files.write_text(
+      os.path.join(os.fspath(run_dir), CONFIG_FILE), config)
   if writer is not None:
     writer.text(step, CONFIG_TAG, config_markdown(config))
   return path

@@ -153,7 +153,9 @@ def _check_count(name, value, minimum):
   return int(value)
 
 
-@gin.configurable
+# What the ablation sets per run is not for gin; the rest is.
+@gin.configurable(denylist=['widths', 'activation', 'episodes', 'ways',
+                            'shots', 'permute', 'seed'])
 class PrototypicalNetwork:
   """A prototypical network on the base model's architecture (spec §7.3).
 
@@ -200,7 +202,10 @@ class PrototypicalNetwork:
     self.seed = int(seed)
     self.input_dim = None
     self._kernels = self._offsets = None
-    self._fit_calls = 0
+    # Training streams: [seed, 0, key], apart from evaluate's [seed, key].
+    self._episode_rngs = (
+        np.random.default_rng([self.seed, 0, _TASKS_KEY]),
+        np.random.default_rng([self.seed, 0, _PERMUTATIONS_KEY]))
 
   # -- Parameters and the compiled functions. --------------------------------
 
@@ -304,11 +309,9 @@ class PrototypicalNetwork:
                        f'{self.ways}.')
     members = self._members(train_data)
     self._build(train_data.input_dim)
-    calls = self._fit_calls
-    self._fit_calls += 1
-    tasks_rng = np.random.default_rng([self.seed, calls, _TASKS_KEY])
-    permutations_rng = np.random.default_rng(
-        [self.seed, calls, _PERMUTATIONS_KEY])
+    # One episode stream per network, continued by every call, so that the
+    # first n episodes are the same however training is split into calls.
+    tasks_rng, permutations_rng = self._episode_rngs
     losses = np.zeros(self.episodes, np.float32)
     for episode in range(self.episodes):
       classes = sampling.sample_classes(train_data, self.ways, tasks_rng)

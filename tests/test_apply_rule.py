@@ -85,7 +85,7 @@ def test_apply_rule_is_deterministic_given_the_seed():
 
 def test_registry_lists_available_datasets():
   assert registry.load('digits').num_classes == 10
-  with pytest.raises(ValueError, match='available: alphabet, cifar10, digits'):
+  with pytest.raises(ValueError, match='available: alphabet, cifar10, debian_descriptions, digits'):
     registry.load('cifar100')
 
 

@@ -35,7 +35,7 @@ def test_every_method_runs_intact_and_permuted(tiny_ablation):
     assert row['n'] == 2
     # Three held-out classes: accuracies are fractions, chance is 1/3.
     assert 0.0 <= row['ridge_accuracy']['mean'] <= 1.0
-  bars = tiny_ablation / 'plots' / 'permutation__ridge_accuracy.png'
+  bars = tiny_ablation / 'plots' / 'permutation__8_4_relu__ridge_accuracy.png'
   assert matplotlib.image.imread(bars).shape[0] > 50
   table = (tiny_ablation / 'results.md').read_text()
   assert 'Fig. 2 right' in table

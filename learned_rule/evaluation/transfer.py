@@ -79,6 +79,8 @@ class TransferConfig:
     methods: Methods to run, from :data:`METHODS`.
     permute_inputs: The base models of rule methods see a fixed random
       permutation of the inputs (the paper's setting, spec §2.3).
+    jit_compile: XLA for the rule's unrolls: faster on long runs, slower to
+      compile (tiny test configs turn it off).
   """
 
   datasets: tuple = ('digits',)
@@ -90,6 +92,7 @@ class TransferConfig:
   num_draws: int = 10
   methods: tuple = DEFAULT_METHODS
   permute_inputs: bool = True
+  jit_compile: bool = True
 
   def __post_init__(self):
     for field in ('datasets', 'widths', 'activations', 'seeds', 'methods'):
@@ -136,14 +139,16 @@ def check_rule_fits(config, source):
           f'width of {top_width}.')
 
 
-def build_method(name, source, permute_inputs=True):
+def build_method(name, source, permute_inputs=True, jit_compile=True):
   """A :class:`FeatureMethod` by name (see :data:`METHODS`)."""
   base = name[:-len(PERMUTED)] if name.endswith(PERMUTED) else name
   permute_inputs = permute_inputs or base != name
   if base == 'learned_rule':
-    return rule_methods.RuleMethod(source.rule, name, permute_inputs)
+    return rule_methods.RuleMethod(source.rule, name, permute_inputs,
+                                   jit_compile)
   if base == 'theta_init':
-    return rule_methods.RuleMethod(source.init_rule, name, permute_inputs)
+    return rule_methods.RuleMethod(source.init_rule, name, permute_inputs,
+                                   jit_compile)
   if base == 'random_init':
     return rule_methods.RandomInit(source.rule, name, permute_inputs)
   if name in BASELINES:
@@ -198,7 +203,8 @@ class TransferEvaluation:
   def build_method(self, name):
     if name in self.extra_methods:
       return self.extra_methods[name]()
-    return build_method(name, self.source, self.config.permute_inputs)
+    return build_method(name, self.source, self.config.permute_inputs,
+                        self.config.jit_compile)
 
   # ----------------------------------------------------------- preparation
   def prepare(self):

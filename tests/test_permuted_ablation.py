@@ -78,3 +78,10 @@ def test_held_out_classes_outside_the_dataset_are_refused():
         dataset='digits', held_out_classes=(8, 12)))
   with pytest.raises(ValueError, match='at least two'):
     ablation.AblationConfig(held_out_classes=(3,))
+
+
+def test_more_ways_than_training_classes_are_refused():
+  _, training = ablation.ablation_data(ablation.AblationConfig(
+      dataset='digits', held_out_classes=(7, 8, 9)))
+  with pytest.raises(ValueError, match='trains on 7 classes'):
+    ablation.PrototypicalMethod(training, permute=False, ways=10)

@@ -94,9 +94,12 @@ class PrototypicalMethod(protocol.FeatureMethod):
   """
 
   def __init__(self, train_data, permute, ways=prototypical.DEFAULT_WAYS):
+    if ways > train_data.num_classes:
+      raise ValueError(f'AblationConfig.ways = {ways}, but the prototypical '
+                       f'network trains on {train_data.num_classes} classes.')
     self.train_data = train_data
     self.permute = permute
-    self.ways = min(ways, train_data.num_classes)
+    self.ways = ways
     self.name = PROTOTYPICAL + (transfer.PERMUTED if permute else '')
 
   def trajectory(self, setting):
@@ -113,15 +116,10 @@ class PrototypicalMethod(protocol.FeatureMethod):
       network.episodes = step - trained
       network.fit(self.train_data)
       trained = step
-      features = []
-      for draw, order in zip(draws, orders):
-        inputs = np.concatenate([draw.support_x, draw.query_x], axis=0)
-        if order is not None:
-          inputs = inputs[:, order]
-        embedded = np.asarray(network.embed(inputs))
-        count = len(draw.support_x)
-        features.append((embedded[:count], embedded[count:]))
-      yield step, features
+      yield step, [protocol.draw_features(
+          lambda x, order=order: np.asarray(network.embed(
+              x if order is None else x[:, order])), [draw])[0]
+                   for draw, order in zip(draws, orders)]
 
 
 def ablation_data(config):
@@ -152,6 +150,7 @@ class PermutedAblation:
                log=print):
     self.config = config or AblationConfig()
     evaluation_data, self.train_data = ablation_data(self.config)
+    PrototypicalMethod(self.train_data, False, self.config.ways)  # Checks.
     transfer_config = dataclasses.replace(
         transfer_config or transfer.TransferConfig(),
         datasets=(evaluation_data.name,), methods=self.config.methods(),

@@ -56,7 +56,8 @@ class Setting:
     seed: Seeds the base model, the unlabeled stream and the draws.
     steps: Inner steps at which the features are probed, increasing.
     shots: Labelled examples per class in support and in query (§8.1: 10).
-    num_draws: Support/query draws averaged at every probed step.
+    num_draws: Support/query draws averaged at every probed step (ours;
+      the released evaluation draws one per evaluation, spec §8.1).
   """
 
   data: dataset_lib.Dataset

@@ -31,7 +31,8 @@ def common_piece(steps, max_unroll=MAX_UNROLL, shortest=16):
 
   Each new unroll length costs a compile; with the usual step lists (0,
   100, 300, 1000, ...) every chunk is a whole number of 100-step pieces.
-  Pieces shorter than ``shortest`` would cost more calls than compiles.
+  Pieces shorter than ``shortest`` (ours: 16) would cost more calls than
+  compiles.
   """
   gaps = [b - a for a, b in zip((0,) + tuple(steps), steps) if b > a]
   if not gaps:

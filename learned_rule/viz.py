@@ -69,6 +69,17 @@ def _nan_if_none(value):
   return np.nan if value is None else value
 
 
+def _mean_and_interval(rows, metric):
+  """Arrays of mean, CI low and CI high of ``metric`` (percent for
+  accuracies); NaN for a missing row (None) or value."""
+  scale = _scale(metric)
+  values = [[np.nan] * 3 if row is None else [
+      _nan_if_none(row[metric]['mean']),
+      *(_nan_if_none(v) for v in row[metric]['ci95'])] for row in rows]
+  mean, low, high = (np.array(values, np.float64).reshape(-1, 3) * scale).T
+  return mean, low, high
+
+
 def plot_curves(summary, path, metric='ridge_accuracy', dataset=None,
                 architecture=None, title=None):
   """Metric vs inner steps, one line per method with its 95% CI band.
@@ -90,7 +101,6 @@ def plot_curves(summary, path, metric='ridge_accuracy', dataset=None,
     ValueError: If the dataset × architecture is absent or ambiguous.
   """
   dataset, architecture, rows = _select(summary, dataset, architecture)
-  scale = _scale(metric)
   figure, axes = plt.subplots(figsize=(6.4, 4.4))
   methods = sorted({row['method'] for row in rows},
                    key=results.method_sort_key)
@@ -98,10 +108,7 @@ def plot_curves(summary, path, metric='ridge_accuracy', dataset=None,
     curve = sorted((row for row in rows if row['method'] == method),
                    key=lambda row: row['step'])
     steps = np.array([row['step'] for row in curve], np.float64)
-    stats = [row[metric] for row in curve]
-    mean = np.array([_nan_if_none(s['mean']) for s in stats]) * scale
-    low = np.array([_nan_if_none(s['ci95'][0]) for s in stats]) * scale
-    high = np.array([_nan_if_none(s['ci95'][1]) for s in stats]) * scale
+    mean, low, high = _mean_and_interval(curve, metric)
     line, = axes.plot(steps, mean, marker='o', markersize=3, label=method)
     axes.fill_between(steps, low, high, color=line.get_color(), alpha=0.2,
                       linewidth=0)
@@ -232,7 +239,6 @@ def plot_bars(summary, path, metric='ridge_accuracy', step=None, dataset=None,
   found = {_split_variant(method, base_label)[1] for method in chosen}
   variants = ([base_label] if base_label in found else []) + sorted(
       found - {base_label})
-  scale = _scale(metric)
   width = 0.8 / len(variants)
   figure, axes = plt.subplots(figsize=(1.6 * len(groups) + 2.4, 4.4))
   for index, variant in enumerate(variants):
@@ -242,9 +248,7 @@ def plot_bars(summary, path, metric='ridge_accuracy', step=None, dataset=None,
           f'{group}{VARIANT_SEPARATOR}{variant}')
       if method not in chosen:
         continue
-      stats = chosen[method][metric]
-      mean = _nan_if_none(stats['mean']) * scale
-      low, high = (_nan_if_none(v) * scale for v in stats['ci95'])
+      (mean,), (low,), (high,) = _mean_and_interval([chosen[method]], metric)
       heights.append(mean)
       errors[0].append(mean - low)
       errors[1].append(high - mean)
@@ -292,19 +296,13 @@ def plot_sweep(summary, path, architectures, metric='ridge_accuracy',
     if row['dataset'] == dataset and row['step'] >= final.get(
         key, row)['step']:
       final[key] = row
-  scale = _scale(metric)
   positions = np.arange(len(architectures))
   figure, axes = plt.subplots(figsize=(1.2 * len(architectures) + 3.2, 4.4))
   methods = sorted({method for method, _ in final},
                    key=results.method_sort_key)
   for method in methods:
-    rows = [final.get((method, name)) for name in architectures]
-    mean = np.array([np.nan if r is None else _nan_if_none(
-        r[metric]['mean']) for r in rows]) * scale
-    low = np.array([np.nan if r is None else _nan_if_none(
-        r[metric]['ci95'][0]) for r in rows]) * scale
-    high = np.array([np.nan if r is None else _nan_if_none(
-        r[metric]['ci95'][1]) for r in rows]) * scale
+    mean, low, high = _mean_and_interval(
+        [final.get((method, name)) for name in architectures], metric)
     axes.errorbar(positions, mean, yerr=[mean - low, high - mean],
                   marker='o', capsize=3, label=method)
   axes.set_xticks(positions)

@@ -107,23 +107,21 @@ test: prepare-data
 	$(VENV)/bin/python -m pytest -q -rs -n 2 tests
 
 # A few minutes of meta-training on the offline data (resumed if runs/demo
-# exists), then the trained rule next to θ-init on held-out digits.
+# exists), then the trained rule next to θ-init and random init on held-out
+# digits, paired over 4 seeds.
 DEMO_DIR := runs/demo
 demo: prepare-data
 	$(VENV)/bin/python bin/meta_train.py --root_dir=$(DEMO_DIR) \
 	    --gin_file=meta_train/cpu.gin --num_steps=30 \
 	    --checkpoint_every_steps=10 --export_every_steps=30
-	$(VENV)/bin/python bin/paired_eval.py \
-	    --rule_dir=trained=$(DEMO_DIR)/export \
-	    --rule_dir=init=$(DEMO_DIR)/export_init --dataset=digits \
-	    --num_seeds=4 --steps=200 \
-	    --gin_bindings='apply_rule.widths = (64, 64, 64, 32)' \
-	    --gin_bindings='apply_rule.batch_size = 64'
+	$(VENV)/bin/python bin/paired_eval.py --rule=$(DEMO_DIR) \
+	    --gin_file=held_out/cpu.gin \
+	    --gin_bindings='HeldOutEvaluation.seeds = (0, 1, 2, 3)'
 
 # The θ-init rule applied to the paper's evaluation model on digits.
 demo-apply: prepare-data
 	$(VENV)/bin/python bin/apply_rule.py --gin_file=apply/digits_demo.gin \
-	    --dataset=digits --steps=300 --eval_every=25
+	    --eval_every=25
 
 # Transfer evaluation, permuted-input ablation and generalisation sweeps of a
 # rule on the offline data; RULE is an exported rule or a meta-training run

@@ -1,11 +1,10 @@
 """The base model φ: an MLP with batch norm, forward and feedback weights.
 
 The learned rule trains this model without labels. Every weight layer is a
-:class:`LocalDense` holding the per-neuron state the rule reads and writes:
-forward kernel W, feedback kernel V (same shape, used only to carry the
-learned top-down signal), offset b and, as our extension, a per-neuron
-recurrent memory. :class:`BaseMLP` stacks them after a fixed input
-permutation.
+:class:`learned_rule.local_dense.LocalDense` holding the per-neuron state
+the rule reads and writes (W, V, b and, as our extension, a memory);
+:class:`BaseMLP` stacks them after a fixed input permutation
+(:func:`learned_rule.data.transforms.permutation_for`).
 
 The inner loop never assigns these variables. It threads the state φ as a
 nest of tensors (see :func:`BaseMLP.initial_state`) through a compiled
@@ -20,60 +19,20 @@ Reference: paper_spec.md §2 (base model), §2.3 (input permutation), §2.4
 import math
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from learned_rule import activations as activations_lib
+from learned_rule import local_dense
+from learned_rule.data import transforms
 
-# §2.2: batch-norm epsilon of the base model ("LinearBatchNorm").
-BATCH_NORM_EPSILON = 1e-6
-# §2.2 / §2.4: truncated-normal init std of W and V, and of the offset b.
-KERNEL_INIT_STDDEV = 0.01
-OFFSET_INIT_STDDEV = 0.1
-
-KERNEL = 'kernel'
-FEEDBACK_KERNEL = 'feedback_kernel'
-OFFSET = 'offset'
-MEMORY = 'memory'
+# Keys of a state nest (see BaseMLP.initial_state): the input permutation,
+# the layers and, in each layer's entry, the variable names of LocalDense.
 PERMUTATION = 'input_permutation'
 LAYERS = 'layers'
-
-
-def _check_positive_int(name, value):
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-    raise ValueError(f'`{name}` must be a positive int, got {value!r}.')
-  if value <= 0:
-    raise ValueError(f'`{name}` must be a positive int, got {value}.')
-
-
-def _check_batch(inputs, name, check_finite=True):
-  """Rank >= 2, batch >= 2 (statically), and finite values when eager."""
-  if inputs.shape.rank is None or inputs.shape.rank < 2:
-    raise ValueError(f'`{name}` must have rank >= 2 ([batch, features...]), '
-                     f'got shape {inputs.shape}.')
-  batch = inputs.shape[0]
-  if batch is not None and batch < 2:
-    raise ValueError(
-        f'`{name}` must hold a batch of at least 2 examples (batch norm uses '
-        f'batch statistics, spec §2.2), got batch size {batch}.')
-  if check_finite and tf.executing_eagerly() and not bool(
-      tf.reduce_all(tf.math.is_finite(inputs))):
-    raise ValueError(f'`{name}` contains NaN or Inf values.')
-
-
-def dense_batch_norm(inputs, kernel, offset, activation,
-                     epsilon=BATCH_NORM_EPSILON):
-  """One base-model layer on tensors: ``z = BN(x W) + b``, ``act(z)`` (§2.2).
-
-  Batch statistics over axis 0, biased variance, no scale.
-
-  Returns:
-    ``(z, activation(z))``.
-  """
-  linear = tf.matmul(inputs, kernel)
-  mean, variance = tf.nn.moments(linear, axes=[0])
-  pre_activation = (linear - mean) * tf.math.rsqrt(variance + epsilon) + offset
-  return pre_activation, activation(pre_activation)
+KERNEL = local_dense.KERNEL
+FEEDBACK_KERNEL = local_dense.FEEDBACK_KERNEL
+OFFSET = local_dense.OFFSET
+MEMORY = local_dense.MEMORY
 
 
 def forward(state, inputs, activation):
@@ -93,114 +52,15 @@ def forward(state, inputs, activation):
   x = tf.gather(inputs, state[PERMUTATION], axis=1)
   pre_activations, activations = [], [x]
   for entry in state[LAYERS]:
-    z, x = dense_batch_norm(x, entry[KERNEL], entry[OFFSET], activation)
+    z, x = local_dense.dense_batch_norm(x, entry[KERNEL], entry[OFFSET],
+                                        activation)
     pre_activations.append(z)
     activations.append(x)
   return pre_activations, activations
 
 
-class LocalDense(keras.layers.Layer):
-  """A dense layer with batch norm and the per-neuron state of a learned rule.
-
-  Forward (spec §2.2): ``z = BN(x W) + b`` with batch statistics, no scale and
-  ε = 1e-6, no bias in the linear map; ``x' = activation(z)``.
-
-  Args:
-    units: Output width n_l.
-    activation: Name of the nonlinearity, one of
-      :data:`learned_rule.activations.ACTIVATIONS`.
-    memory_size: Channels M of the per-neuron recurrent memory. 0 (default)
-      is the paper, which has no per-neuron state (spec §4).
-    kernel_stddev: Truncated-normal std of W and V (spec §2.2, 0.01).
-    offset_stddev: Truncated-normal std of b (spec §2.2, 0.1).
-    batch_norm_epsilon: ε of the batch norm (spec §2.2, 1e-6).
-    seed: Optional int seed of the initializers.
-    **kwargs: Passed to ``keras.layers.Layer``.
-
-  Call arguments:
-    inputs: ``[batch, n_in]`` float tensor.
-
-  Returns:
-    ``(pre_activation, activation)``, each ``[batch, units]``.
-
-  Reference:
-    paper_spec.md §2.2 (LinearBatchNorm), §2.4 (backward weights).
-  """
-
-  def __init__(self,
-               units,
-               activation='relu',
-               memory_size=0,
-               kernel_stddev=KERNEL_INIT_STDDEV,
-               offset_stddev=OFFSET_INIT_STDDEV,
-               batch_norm_epsilon=BATCH_NORM_EPSILON,
-               seed=None,
-               **kwargs):
-    super().__init__(**kwargs)
-    _check_positive_int('units', units)
-    if (isinstance(memory_size, bool) or
-        not isinstance(memory_size, (int, np.integer)) or memory_size < 0):
-      raise ValueError(f'`memory_size` must be an int >= 0, got '
-                       f'{memory_size!r}.')
-    self.units = int(units)
-    self.activation_name = activations_lib.check_activation(activation)
-    self.activation = activations_lib.get(activation)
-    self.memory_size = int(memory_size)
-    self.kernel_stddev = kernel_stddev
-    self.offset_stddev = offset_stddev
-    self.batch_norm_epsilon = batch_norm_epsilon
-    self.seed = seed
-
-  def _initializer(self, stddev, offset):
-    seed = None if self.seed is None else self.seed + offset
-    return keras.initializers.TruncatedNormal(stddev=stddev, seed=seed)
-
-  def build(self, input_shape):
-    n_in = input_shape[-1]
-    if n_in is None:
-      raise ValueError('LocalDense needs a known input width.')
-    self.kernel = self.add_weight(
-        name=KERNEL, shape=(n_in, self.units),
-        initializer=self._initializer(self.kernel_stddev, 0))
-    self.feedback_kernel = self.add_weight(
-        name=FEEDBACK_KERNEL, shape=(n_in, self.units),
-        initializer=self._initializer(self.kernel_stddev, 1))
-    self.offset = self.add_weight(
-        name=OFFSET, shape=(self.units,),
-        initializer=self._initializer(self.offset_stddev, 2))
-    if self.memory_size:
-      self.memory = self.add_weight(
-          name=MEMORY, shape=(self.units, self.memory_size),
-          initializer='zeros', trainable=False)
-    else:
-      self.memory = None
-
-  def call(self, inputs):
-    # Shape checks only: BaseMLP checks that its input is finite, once,
-    # rather than syncing on every layer's activations.
-    _check_batch(inputs, 'inputs', check_finite=False)
-    return dense_batch_norm(inputs, self.kernel, self.offset, self.activation,
-                            self.batch_norm_epsilon)
-
-  def compute_output_shape(self, input_shape):
-    shape = tuple(input_shape[:-1]) + (self.units,)
-    return shape, shape
-
-  def get_config(self):
-    config = super().get_config()
-    config.update(
-        units=self.units,
-        activation=self.activation_name,
-        memory_size=self.memory_size,
-        kernel_stddev=self.kernel_stddev,
-        offset_stddev=self.offset_stddev,
-        batch_norm_epsilon=self.batch_norm_epsilon,
-        seed=self.seed)
-    return config
-
-
 class BaseMLP(keras.Model):
-  """The base model: input permutation, then a stack of :class:`LocalDense`.
+  """The base model: input permutation, then a stack of LocalDense layers.
 
   Args:
     input_dim: Size of the flattened input.
@@ -235,12 +95,12 @@ class BaseMLP(keras.Model):
                seed=None,
                **kwargs):
     super().__init__(**kwargs)
-    _check_positive_int('input_dim', input_dim)
+    local_dense.check_positive_int('input_dim', input_dim)
     widths = tuple(widths)
     if not widths:
       raise ValueError('`widths` must name at least one layer.')
     for i, width in enumerate(widths):
-      _check_positive_int(f'widths[{i}]', width)
+      local_dense.check_positive_int(f'widths[{i}]', width)
     self.input_dim = int(input_dim)
     self.widths = tuple(int(w) for w in widths)
     self.activation_name = activations_lib.check_activation(activation)
@@ -248,15 +108,17 @@ class BaseMLP(keras.Model):
     self.permutation_seed = permutation_seed
     self.seed = seed
     self.dense_layers = [
-        LocalDense(width, activation, memory_size,
-                   seed=None if seed is None else seed + 10 * i,
-                   dtype=self.dtype_policy, name=f'local_dense_{i}')
+        local_dense.LocalDense(width, activation, memory_size,
+                               seed=None if seed is None else seed + 10 * i,
+                               dtype=self.dtype_policy,
+                               name=f'local_dense_{i}')
         for i, width in enumerate(self.widths)
     ]
     self.build((None, self.input_dim))
 
   def build(self, input_shape):
-    permutation = permutation_for(self.input_dim, self.permutation_seed)
+    permutation = transforms.permutation_for(self.input_dim,
+                                             self.permutation_seed)
     self.input_permutation = self.add_weight(
         name=PERMUTATION, shape=(self.input_dim,), dtype='int32',
         initializer=keras.initializers.Constant(permutation),
@@ -290,7 +152,7 @@ class BaseMLP(keras.Model):
   def flatten_inputs(self, inputs):
     """Flattens ``[batch, ...]`` to ``[batch, input_dim]`` with shape checks."""
     inputs = tf.convert_to_tensor(inputs, dtype=self.compute_dtype)
-    _check_batch(inputs, 'inputs')
+    local_dense.check_batch(inputs, 'inputs')
     features = math.prod(inputs.shape[1:])
     if features != self.input_dim:
       raise ValueError(
@@ -382,13 +244,6 @@ class BaseMLP(keras.Model):
     return config
 
 
-def permutation_for(input_dim, seed):
-  """The fixed input permutation of spec §2.3 (identity when seed is None)."""
-  if seed is None:
-    return np.arange(input_dim, dtype=np.int32)
-  return np.random.RandomState(seed).permutation(input_dim).astype(np.int32)
-
-
 def initial_state(input_dim, widths, seed, permutation=None, memory_size=0,
                   dtype='float32'):
   """Draws φ_0 for an architecture with stateless RNG (spec §2.2, §2.4).
@@ -417,14 +272,15 @@ def initial_state(input_dim, widths, seed, permutation=None, memory_size=0,
   fan_in = input_dim
   for i, width in enumerate(widths):
     shape = tf.stack([fan_in, width])
+    kernel_stddev = local_dense.KERNEL_INIT_STDDEV
     entry = {
-        KERNEL: KERNEL_INIT_STDDEV * tf.random.stateless_truncated_normal(
+        KERNEL: kernel_stddev * tf.random.stateless_truncated_normal(
             shape, seeds[3 * i], dtype=dtype),
-        FEEDBACK_KERNEL: KERNEL_INIT_STDDEV *
-                         tf.random.stateless_truncated_normal(
-                             shape, seeds[3 * i + 1], dtype=dtype),
-        OFFSET: OFFSET_INIT_STDDEV * tf.random.stateless_truncated_normal(
-            tf.reshape(width, [1]), seeds[3 * i + 2], dtype=dtype),
+        FEEDBACK_KERNEL: kernel_stddev * tf.random.stateless_truncated_normal(
+            shape, seeds[3 * i + 1], dtype=dtype),
+        OFFSET: local_dense.OFFSET_INIT_STDDEV *
+                tf.random.stateless_truncated_normal(
+                    tf.reshape(width, [1]), seeds[3 * i + 2], dtype=dtype),
     }
     if memory_size:
       entry[MEMORY] = tf.zeros(tf.stack([width, memory_size]), dtype=dtype)

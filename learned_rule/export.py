@@ -22,12 +22,11 @@ what is wrong with a corrupt or incompatible directory.
 
 import json
 import os
-import shutil
-import tempfile
 
 import tensorflow as tf
 
 from learned_rule import activations as activations_lib
+from learned_rule import atomic_files
 from learned_rule import base_model
 from learned_rule import version
 from learned_rule.rule import config as config_lib
@@ -149,10 +148,11 @@ def rule_metadata(rule, extra=None):
 def export_rule(rule, directory, metadata=None, depths=DEFAULT_DEPTHS):
   """Writes ``rule`` as a SavedModel to ``directory``, atomically.
 
-  The SavedModel is written to a temporary sibling and renamed into place.
-  ``directory`` holds the previous or the new complete export, except for
-  the instant between two renames; if the second rename fails, the previous
-  export is put back.
+  The SavedModel is written to a temporary sibling and renamed into place
+  (:func:`learned_rule.atomic_files.replacing_directory`): ``directory``
+  holds the previous or the new complete export, except for the instant
+  between two renames; if the second rename fails, the previous export is
+  put back.
 
   Args:
     rule: An :class:`UnsupervisedUpdate`.
@@ -167,27 +167,10 @@ def export_rule(rule, directory, metadata=None, depths=DEFAULT_DEPTHS):
   if not depths or min(depths) < 1:
     raise ValueError(f'`depths` must be positive ints, got {depths}.')
   directory = os.path.abspath(directory)
-  parent = os.path.dirname(directory)
-  os.makedirs(parent, exist_ok=True)
   module = ExportedRule(rule, rule_metadata(rule, metadata), depths)
   module.trace()
-  staging = tempfile.mkdtemp(prefix='.export-', dir=parent)
-  retired = staging + '.old'
-  try:
+  with atomic_files.replacing_directory(directory) as staging:
     tf.saved_model.save(module, staging)
-    if os.path.exists(directory):
-      os.rename(directory, retired)
-      try:
-        os.rename(staging, directory)
-      except OSError:
-        os.rename(retired, directory)  # Put the previous export back.
-        raise
-    else:
-      os.rename(staging, directory)
-  finally:
-    for leftover in (staging, retired):
-      if os.path.exists(leftover):
-        shutil.rmtree(leftover)
   return directory
 
 
@@ -211,6 +194,11 @@ def read_metadata(loaded, directory=''):
         f'{directory} has format version {metadata.get("format_version")}; '
         f'this package reads version {FORMAT_VERSION}.')
   return metadata
+
+
+def is_export(directory):
+  """Whether ``directory`` holds a SavedModel (a rule or not)."""
+  return os.path.isfile(os.path.join(directory, 'saved_model.pb'))
 
 
 def load_saved_model(directory):

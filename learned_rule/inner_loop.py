@@ -17,13 +17,14 @@ states φ_1..φ_N (paper eq. 1, spec §1, §6.1).
 """
 
 import collections
+import weakref
 
-import gin
 import keras
 import tensorflow as tf
 
 from learned_rule import base_model
 from learned_rule import meta_objective as meta_objective_lib
+from learned_rule.data import few_shot
 
 UnrollResult = collections.namedtuple(
     'UnrollResult', ['state', 'losses', 'accuracies'])
@@ -73,7 +74,6 @@ def _paths(state):
   return names
 
 
-@gin.configurable
 class InnerLoop:
   """Compiled unrolls of one rule, cached per base-model architecture.
 
@@ -123,8 +123,8 @@ class InnerLoop:
       new_state = self.apply_rule(model, theta, state, batch)
       loss, metrics = self.objective(
           model, new_state,
-          meta_objective_lib.FewShotBatch(support_x, support_y, query_x,
-                                          query_y, *(extras or (None, None))),
+          few_shot.FewShotBatch(support_x, support_y, query_x, query_y,
+                                *(extras or (None, None))),
           num_classes)
       return new_state[base_model.LAYERS], loss, metrics['accuracy']
 
@@ -139,7 +139,7 @@ class InnerLoop:
     permutation = state[base_model.PERMUTATION]
     scored = meta_batch is not None
     if scored:
-      meta_batch = meta_objective_lib.FewShotBatch(*meta_batch)
+      meta_batch = few_shot.FewShotBatch(*meta_batch)
       step = self._scored_step(model, permutation,
                                (meta_batch.support_y, meta_batch.query_y),
                                num_classes)
@@ -180,8 +180,7 @@ class InnerLoop:
   def _function(self, model, kind):
     """The compiled function of ``kind`` for ``model``'s architecture.
 
-    Kinds: 'unroll' (state only), 'scored_unroll' (with the objective of
-    every new state) and 'gradient' (the meta-gradient).
+    Kinds: 'unroll' (state only) and 'gradient' (the meta-gradient).
     """
     key = (model.signature, kind)
     if key not in self._compiled:
@@ -231,14 +230,6 @@ class InnerLoop:
     return self._function(model, 'unroll')(theta, state, batches, None,
                                            0).state
 
-  def unroll_with_objective(self, model, state, batches, meta_batch,
-                            num_classes, theta=None):
-    """Unrolls and scores every new state: ``UnrollResult`` with losses [N]."""
-    theta, state, batches = self._prepare(model, theta, state, batches)
-    return self._function(model, 'scored_unroll')(
-        theta, state, batches, meta_objective_lib.FewShotBatch(*meta_batch),
-        num_classes)
-
   def meta_gradient(self, model, state, batches, meta_batch, num_classes,
                     theta=None):
     """d/dθ of Σ_t MetaObjective(φ_t) over the unroll (paper eq. 1).
@@ -250,18 +241,35 @@ class InnerLoop:
     """
     theta, state, batches = self._prepare(model, theta, state, batches)
     return self._function(model, 'gradient')(
-        theta, state, batches, meta_objective_lib.FewShotBatch(*meta_batch),
+        theta, state, batches, few_shot.FewShotBatch(*meta_batch),
         num_classes)
 
   def tracing_count(self, model, kind):
     """How many times the compiled function of ``kind`` was traced.
 
-    ``kind`` is 'unroll', 'scored_unroll' or 'gradient'.
+    ``kind`` is 'unroll' or 'gradient'.
     """
     key = (model.signature, kind)
     if key not in self._compiled:
       return 0
     return self._compiled[key].experimental_get_tracing_count()
+
+
+# One InnerLoop per rule and XLA setting, so that evaluating a rule on many
+# seeds and settings compiles once per architecture.
+_CACHED_LOOPS = weakref.WeakKeyDictionary()
+
+
+def cached(rule, jit_compile=True):
+  """The shared :class:`InnerLoop` of ``rule`` (forward unrolls only).
+
+  Held as long as ``rule`` lives; meta-training builds its own loop with
+  the gradient settings it needs.
+  """
+  loops = _CACHED_LOOPS.setdefault(rule, {})
+  if jit_compile not in loops:
+    loops[jit_compile] = InnerLoop(rule, jit_compile=jit_compile)
+  return loops[jit_compile]
 
 
 def unroll(rule, model, state, batches, steps=None, jit_compile=True):
@@ -281,5 +289,4 @@ def unroll(rule, model, state, batches, steps=None, jit_compile=True):
   if steps is not None and tf.shape(batches)[0] != steps:
     raise ValueError(f'`batches` holds {tf.shape(batches)[0]} steps, '
                      f'expected {steps}.')
-  return InnerLoop(rule, jit_compile=jit_compile).unroll(model, state,
-                                                         batches)
+  return cached(rule, jit_compile).unroll(model, state, batches)

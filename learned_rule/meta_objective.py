@@ -11,11 +11,10 @@ A scikit-learn logistic regression (C = 1) on the same features is the
 monitor the released evaluation also reports; it is not differentiated.
 """
 
-import collections
-
-import gin
 import numpy as np
 import tensorflow as tf
+
+from learned_rule.data import few_shot
 
 # §5.2: ridge factor λ.
 RIDGE = 0.1
@@ -25,20 +24,6 @@ PREDICTION_NORM_EPSILON = 1e-12
 # §5.3: inverse regularisation C of the logistic-regression monitor.
 LOGISTIC_C = 1.0
 SOLVERS = ('cholesky', 'solve')
-
-
-class FewShotBatch(collections.namedtuple(
-    'FewShotBatch', ['support_x', 'support_y', 'query_x', 'query_y',
-                     'support_extra', 'query_extra'],
-    defaults=(None, None))):
-  """A few-shot task: labelled support and query examples (spec §5.2).
-
-  Fields:
-    support_x: [K, ...] inputs. support_y: int [K] labels.
-    query_x: [K', ...] inputs. query_y: int [K'] labels.
-    support_extra, query_extra: optional extra regression targets [K, E]
-      and [K', E] (e.g. augmentation amounts, spec §6.2).
-  """
 
 
 def center_targets(targets):
@@ -78,7 +63,6 @@ def solve_ridge(features, targets, ridge=RIDGE, solver='cholesky'):
   return tf.linalg.solve(gram, rhs)
 
 
-@gin.configurable
 class MetaObjective:
   """Ridge few-shot meta-objective (spec §5.2).
 
@@ -166,7 +150,7 @@ class MetaObjective:
     Returns:
       ``(loss, metrics)`` as in :meth:`from_features`.
     """
-    meta_batch = FewShotBatch(*meta_batch)
+    meta_batch = few_shot.FewShotBatch(*meta_batch)
     count = tf.shape(meta_batch.support_x)[0]
     _, activations = model.functional_forward(
         state, tf.concat([meta_batch.support_x, meta_batch.query_x], axis=0))

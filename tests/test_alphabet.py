@@ -15,6 +15,9 @@ import numpy as np
 import pytest
 
 from learned_rule.data import alphabet
+from learned_rule.data import font_faces
+from learned_rule.data import font_rendering
+from learned_rule.data import font_splits
 from learned_rule.data import registry
 
 
@@ -27,19 +30,19 @@ def cache_dir(tmp_path_factory):
 def rendered(cache_dir):
   try:
     return alphabet.load_alphabet(cache_dir=cache_dir)
-  except alphabet.NotEnoughFontsError as error:
+  except font_faces.NotEnoughFontsError as error:
     if os.environ.get('CI'):
       pytest.fail(f'CI needs the fonts: {error}')
     pytest.skip(f'Fonts missing: {error}')
 
 
 class _CountingRenderer:
-  """Counts calls of ``alphabet._render_face``."""
+  """Counts calls of ``font_rendering.render_face``."""
 
   def __init__(self, monkeypatch):
     self.calls = 0
-    self._render = alphabet._render_face  # pylint: disable=protected-access
-    monkeypatch.setattr(alphabet, '_render_face', self)
+    self._render = font_rendering.render_face
+    monkeypatch.setattr(font_rendering, 'render_face', self)
 
   def __call__(self, *args, **kwargs):
     self.calls += 1
@@ -164,7 +167,7 @@ def test_cache_directory(tmp_path, monkeypatch):
 
 
 def test_too_few_fonts_says_what_to_install(tmp_path):
-  with pytest.raises(alphabet.NotEnoughFontsError,
+  with pytest.raises(font_faces.NotEnoughFontsError,
                      match=r'apt-get install -y fonts-dejavu-core .*'
                      r'fonts-urw-base35'):
     alphabet.load_alphabet(font_dirs=[tmp_path / 'none'],
@@ -179,7 +182,7 @@ def test_symbol_fonts_alone_are_not_enough(rendered, tmp_path):
   fonts = tmp_path / 'fonts'
   fonts.mkdir()
   shutil.copy(symbols[0], fonts)
-  with pytest.raises(alphabet.NotEnoughFontsError, match='found 0 under'):
+  with pytest.raises(font_faces.NotEnoughFontsError, match='found 0 under'):
     alphabet.load_alphabet(font_dirs=[fonts], cache_dir=tmp_path / 'cache',
                            min_faces=1)
 
@@ -196,21 +199,23 @@ def test_bad_split_raises(tmp_path):
 
 
 def test_assign_splits_keeps_groups_whole():
-  faces = [alphabet.Face(f'/f/{group}{i}.ttf', 0, group, str(i), group=group)
+  faces = [font_faces.Face(f'/f/{group}{i}.ttf', 0, group, str(i),
+                           group=group)
            for group, count in (('A', 4), ('B', 4), ('C', 2), ('D', 6),
                                 ('E', 4))
            for i in range(count)]
-  assigned = alphabet.assign_splits(faces, test_fraction=0.25)
-  assert alphabet.assign_splits(faces[::-1], 0.25) == assigned[::-1]
+  assigned = font_splits.assign_splits(faces, test_fraction=0.25)
+  assert font_splits.assign_splits(faces[::-1], 0.25) == assigned[::-1]
   splits = {}
   for face in assigned:
     splits.setdefault(face.group, set()).add(face.split)
   assert all(len(values) == 1 for values in splits.values())
   test = sum(face.split == 'test' for face in assigned)
   assert 1 <= test <= 5
-  with pytest.raises(alphabet.NotEnoughFontsError, match='two font families'):
-    alphabet.assign_splits([dataclasses.replace(face, group='A')
-                            for face in faces])
+  with pytest.raises(font_faces.NotEnoughFontsError,
+                     match='two font families'):
+    font_splits.assign_splits([dataclasses.replace(face, group='A')
+                               for face in faces])
 
 
 def test_registered_with_its_roles(rendered):

@@ -9,11 +9,13 @@ import sys
 import numpy as np
 import pytest
 
-from learned_rule import application
 from learned_rule import progress
 from learned_rule.data import digits
 from learned_rule.data import registry
 from learned_rule.data import sampling
+from learned_rule.evaluation import held_out
+from learned_rule.evaluation import measurement
+from learned_rule.evaluation import rule_methods
 from learned_rule.rule import config as config_lib
 from learned_rule.rule import rule as rule_lib
 
@@ -21,8 +23,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL_RULE = [
     'RuleConfig.hidden_size = 6', 'RuleConfig.delta_dim = 3',
     'RuleConfig.num_grad_channels = 2', 'RuleConfig.top_signal_channels = 5',
-    'RuleConfig.top_width = 4', 'apply_rule.widths = (8, 4)',
-    'apply_rule.batch_size = 16', 'apply_rule.eval_draws = 1',
+    'RuleConfig.top_width = 4', 'HeldOutEvaluation.widths = (8, 4)',
+    'HeldOutEvaluation.batch_size = 16', 'HeldOutEvaluation.num_draws = 1',
+    'HeldOutEvaluation.steps = 4', 'HeldOutEvaluation.jit_compile = False',
 ]
 
 
@@ -35,52 +38,64 @@ def run_binary(*args):
 
 def test_binary_reports_every_evaluation_and_writes_json(tmp_path):
   output = tmp_path / 'evaluations.json'
-  result = run_binary('--steps=4', '--eval_every=2', '--seed=3',
-                      f'--output_json={output}',
+  result = run_binary('--eval_every=2', '--seed=3', f'--output_json={output}',
                       *[f'--gin_bindings={b}' for b in SMALL_RULE])
   assert result.returncode == 0, result.stderr[-3000:]
-  evaluations = json.loads(output.read_text())
-  assert [e['step'] for e in evaluations] == [0, 2, 4]
-  for evaluation in evaluations:
-    assert 0.0 <= evaluation['ridge_accuracy'] <= 1.0
-    assert 0.0 <= evaluation['logistic_accuracy'] <= 1.0
-    assert np.isfinite(evaluation['meta_objective'])
+  records = json.loads(output.read_text())
+  assert [r['step'] for r in records] == [0, 2, 4]
+  assert {r['method'] for r in records} == {'theta_init'}
+  assert {r['seed'] for r in records} == {3}
+  for record in records:
+    assert 0.0 <= record['ridge_accuracy'] <= 1.0
+    assert 0.0 <= record['logistic_accuracy'] <= 1.0
+    assert np.isfinite(record['meta_objective'])
   assert 'meta-objective' in result.stdout
   assert 'applying rule' in result.stderr
 
 
 def test_binary_rejects_unknown_gin_binding_before_compute():
-  result = run_binary('--steps=2', '--gin_bindings=RuleConfig.hiden_size = 3')
+  result = run_binary('--gin_bindings=RuleConfig.hiden_size = 3')
   assert result.returncode != 0
   assert 'hiden_size' in result.stderr
   assert 'Applying' not in result.stdout
 
 
 def test_binary_rejects_unknown_dataset_and_lists_known_ones():
-  result = run_binary('--steps=2', '--dataset=mnsit')
+  result = run_binary(*[f'--gin_bindings={b}' for b in SMALL_RULE],
+                      "--gin_bindings=HeldOutEvaluation.dataset = 'mnsit'")
   assert result.returncode != 0
   assert 'mnsit' in result.stderr and 'digits' in result.stderr
 
 
-def test_binary_rejects_missing_rule_dir(tmp_path):
-  result = run_binary('--steps=2', f'--rule_dir={tmp_path / "nothing"}')
+def test_binary_rejects_a_base_model_the_rule_cannot_train():
+  result = run_binary(*[f'--gin_bindings={b}' for b in SMALL_RULE],
+                      '--gin_bindings=HeldOutEvaluation.widths = (8, 5)')
   assert result.returncode != 0
-  assert 'No exported rule' in result.stderr
+  assert 'top' in result.stderr and 'Applying' not in result.stdout
 
 
-def test_apply_rule_is_deterministic_given_the_seed():
+def test_binary_rejects_missing_rule(tmp_path):
+  result = run_binary(f'--rule={tmp_path / "nothing"}')
+  assert result.returncode != 0
+  assert 'no such directory' in result.stderr
+
+
+def test_applying_a_rule_is_deterministic_given_the_seed():
   rule = rule_lib.UnsupervisedUpdate(config_lib.RuleConfig(
       top_width=4, hidden_size=6, delta_dim=3, num_grad_channels=2,
       top_signal_channels=5, step_size=0.05))
+  evaluation = held_out.HeldOutEvaluation(
+      widths=(8, 4), batch_size=16, num_draws=1, steps=3, jit_compile=False)
   data = digits.load_digits()
-  kwargs = dict(widths=(8, 4), batch_size=16, eval_draws=1,
-                show_progress=False, report=lambda e: None, jit_compile=False)
-  first = application.apply_rule(rule, data, 3, 3, seed=1, **kwargs)
-  second = application.apply_rule(rule, data, 3, 3, seed=1, **kwargs)
-  other = application.apply_rule(rule, data, 3, 3, seed=2, **kwargs)
+  method = rule_methods.RuleMethod(rule, jit_compile=False)
+
+  def measured(seed):
+    return measurement.measure(evaluation.setting(data, seed), method)
+
+  first, second, other = measured(1), measured(1), measured(2)
   assert first == second
-  assert first[-1].meta_objective != other[-1].meta_objective
-  assert first[0].meta_objective != first[-1].meta_objective
+  assert first[-1]['meta_objective'] != other[-1]['meta_objective']
+  assert first[0]['meta_objective'] != first[-1]['meta_objective']
 
 
 def test_registry_lists_available_datasets():

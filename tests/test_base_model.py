@@ -14,6 +14,8 @@ import tensorflow as tf
 
 from learned_rule import activations
 from learned_rule import base_model
+from learned_rule import local_dense
+from learned_rule.data import transforms
 
 ACTIVATION_NAMES = ('relu', 'leaky_relu', 'swish', 'tanh', 'sigmoid', 'step',
                     'identity')
@@ -314,7 +316,7 @@ def test_initial_state_is_deterministic_per_seed():
   np.testing.assert_array_equal(first['input_permutation'],
                                 other['input_permutation'])
   np.testing.assert_array_equal(first['input_permutation'],
-                                base_model.permutation_for(10, 5))
+                                transforms.permutation_for(10, 5))
 
 
 def test_initial_state_accepts_a_stateless_seed_pair():
@@ -414,24 +416,24 @@ def test_no_memory_by_default():
 
 @pytest.mark.parametrize('seed', [0, 1, 12345])
 def test_permutation_is_a_bijection(seed):
-  permutation = base_model.permutation_for(50, seed)
+  permutation = transforms.permutation_for(50, seed)
   assert permutation.dtype == np.int32
   np.testing.assert_array_equal(np.sort(permutation), np.arange(50))
 
 
 def test_permutation_is_fixed_per_seed_and_identity_without_one():
-  np.testing.assert_array_equal(base_model.permutation_for(50, 3),
-                                base_model.permutation_for(50, 3))
-  assert not np.array_equal(base_model.permutation_for(50, 3),
-                            base_model.permutation_for(50, 4))
-  np.testing.assert_array_equal(base_model.permutation_for(50, None),
+  np.testing.assert_array_equal(transforms.permutation_for(50, 3),
+                                transforms.permutation_for(50, 3))
+  assert not np.array_equal(transforms.permutation_for(50, 3),
+                            transforms.permutation_for(50, 4))
+  np.testing.assert_array_equal(transforms.permutation_for(50, None),
                                 np.arange(50))
 
 
 def test_model_applies_its_permutation_before_the_first_layer():
   model = base_model.BaseMLP(20, (4,), permutation_seed=7)
   permutation = model.input_permutation.numpy()
-  np.testing.assert_array_equal(permutation, base_model.permutation_for(20, 7))
+  np.testing.assert_array_equal(permutation, transforms.permutation_for(20, 7))
   assert not np.array_equal(permutation, np.arange(20))
   x = _inputs(5, 20)
   _, outputs = model(x)
@@ -459,11 +461,12 @@ def test_permutation_is_not_trainable():
 
 
 def test_local_dense_config_round_trip():
-  layer = base_model.LocalDense(5, activation='leaky_relu', memory_size=2,
-                                kernel_stddev=0.02, offset_stddev=0.3,
-                                batch_norm_epsilon=1e-4, seed=6, name='dense')
+  layer = local_dense.LocalDense(5, activation='leaky_relu', memory_size=2,
+                                 kernel_stddev=0.02, offset_stddev=0.3,
+                                 batch_norm_epsilon=1e-4, seed=6,
+                                 name='dense')
   config = layer.get_config()
-  clone = base_model.LocalDense.from_config(config)
+  clone = local_dense.LocalDense.from_config(config)
   assert clone.get_config() == config
   assert (clone.units, clone.activation_name, clone.memory_size) == (
       5, 'leaky_relu', 2)
@@ -498,7 +501,7 @@ def test_base_mlp_config_round_trip():
 
 def test_unknown_activation_is_rejected_with_allowed_values():
   for make in (lambda: base_model.BaseMLP(4, (3,), activation='gelu'),
-               lambda: base_model.LocalDense(3, activation='gelu')):
+               lambda: local_dense.LocalDense(3, activation='gelu')):
     with pytest.raises(ValueError, match='activation') as info:
       make()
     for name in ACTIVATION_NAMES:
@@ -520,7 +523,7 @@ def test_empty_widths_are_rejected():
 @pytest.mark.parametrize('units', [0, -1, 2.0])
 def test_bad_units_are_rejected(units):
   with pytest.raises(ValueError, match='units'):
-    base_model.LocalDense(units)
+    local_dense.LocalDense(units)
 
 
 @pytest.mark.parametrize('input_dim', [0, -3, 4.5])
@@ -583,11 +586,11 @@ def test_non_finite_input_is_rejected(functional, bad):
 @pytest.mark.parametrize('memory_size', [1.5, True, '2'])
 def test_non_int_memory_size_is_rejected(memory_size):
   with pytest.raises(ValueError, match='memory_size'):
-    base_model.LocalDense(3, memory_size=memory_size)
+    local_dense.LocalDense(3, memory_size=memory_size)
 
 
 def test_local_dense_alone_checks_its_batch():
-  layer = base_model.LocalDense(3)
+  layer = local_dense.LocalDense(3)
   with pytest.raises(ValueError, match='inputs.*batch'):
     layer(np.ones((1, 4), np.float32))
 

@@ -334,7 +334,7 @@ def test_failed_replacement_keeps_the_previous_export(exported, tmp_path,
 
   def rename_failing_into_target(source, destination):
     name = os.path.basename(str(source))
-    if (name.startswith('.export-') and not name.endswith('.old') and
+    if (name.startswith('.tmp-rule-') and not name.endswith('.old') and
         str(destination) == str(target)):
       raise OSError('simulated failure')
     return real_rename(source, destination)

@@ -20,6 +20,7 @@ import tensorflow as tf
 from learned_rule import base_model
 from learned_rule import inner_loop
 from learned_rule import meta_objective
+from learned_rule.data import few_shot
 from learned_rule.rule import config as config_lib
 from learned_rule.rule import rule as rule_lib
 
@@ -48,7 +49,7 @@ def _meta_batch(seed=0, dtype=np.float32):
   rng = np.random.RandomState(seed)
   labels = np.tile(np.arange(NUM_CLASSES), PER_CLASS)
   count = len(labels)
-  return meta_objective.FewShotBatch(
+  return few_shot.FewShotBatch(
       rng.randn(count, INPUT_DIM).astype(dtype), rng.permutation(labels),
       rng.randn(count, INPUT_DIM).astype(dtype), rng.permutation(labels))
 
@@ -245,7 +246,7 @@ def test_meta_gradient_matches_finite_differences(float64_setup):
   eps = 1e-5
 
   def summed_loss(values):
-    unrolled = loop.unroll_with_objective(
+    unrolled = loop.meta_gradient(
         model, state, batches, meta_batch, NUM_CLASSES,
         theta=[tf.constant(v) for v in values])
     return float(np.sum(unrolled.losses.numpy()))
@@ -307,13 +308,6 @@ def test_unroll_does_not_retrace_for_new_data(rule, model):
   assert loop.tracing_count(deeper, 'unroll') == 1
   assert loop.tracing_count(model, 'unroll') == 1
   assert loop.tracing_count(model, 'gradient') == 0
-  # Scoring every state is its own compiled function, traced once.
-  for seed in (40, 41):
-    loop.unroll_with_objective(model, model.initial_state(seed),
-                               _batches(seed=seed), _meta_batch(seed=seed),
-                               NUM_CLASSES)
-  assert loop.tracing_count(model, 'scored_unroll') == 1
-  assert loop.tracing_count(model, 'unroll') == 1
 
 
 def test_meta_gradient_does_not_retrace_for_new_data(model, baseline):

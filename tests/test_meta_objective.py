@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from learned_rule import base_model
 from learned_rule import meta_objective
+from learned_rule.data import few_shot
 
 NUM_CLASSES = 3
 NUM_FEATURES = 5
@@ -353,8 +354,8 @@ def test_call_passes_support_and_query_through_the_model_in_one_call(
   # The query is shifted and scaled: batch statistics over support alone
   # and over support + query differ a lot.
   query_x = (3.0 * rng.randn(len(query_labels), 7) + 2.0).astype(np.float32)
-  batch = meta_objective.FewShotBatch(support_x, support_labels, query_x,
-                                      query_labels)
+  batch = few_shot.FewShotBatch(support_x, support_labels, query_x,
+                                query_labels)
 
   calls = []
   original = model.functional_forward

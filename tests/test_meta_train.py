@@ -15,11 +15,15 @@ import tensorflow as tf
 
 from learned_rule import configuration
 from learned_rule import export
+from learned_rule import task_distribution as task_distribution_lib
 from learned_rule import tasks as tasks_lib
+# Its HeldOutEvaluation is bound in the meta-training configs.
+from learned_rule.evaluation import held_out  # pylint: disable=unused-import
+# Its train.num_steps is bound there too.
+from learned_rule.training import loop  # pylint: disable=unused-import
 from learned_rule.rule import config as config_lib
 from learned_rule.rule import rule as rule_lib
 from learned_rule.training import checkpoints
-from learned_rule.training import loop  # pylint: disable=unused-import
 from learned_rule.training import meta_trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -56,6 +60,9 @@ def test_tiny_run_writes_checkpoints_config_events_and_export(tmp_path):
   assert step == 4 and metadata['step'] == 4
   config = (root / 'config.gin').read_text()
   assert 'TaskDistribution.hidden_widths = (8,)' in config
+  # Written after every configurable was built: the evaluation's too.
+  assert 'HeldOutEvaluation.seeds = (0, 1)' in config
+  assert 'train.checkpoint_every_steps' not in config  # A flag, not gin.
   from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
   events = glob.glob(str(root / 'summaries' / 'events.out.tfevents.*'))
   assert events
@@ -66,30 +73,47 @@ def test_tiny_run_writes_checkpoints_config_events_and_export(tmp_path):
   for tag in ('meta_loss', 'gradient_norm', 'skipped_tasks',
               'steps_per_second', 'meta_loss/digits',
               'few_shot_accuracy/digits', 'meta_loss/fresh',
-              'held_out/trained_minus_init'):
+              'held_out/learned_rule_minus_theta_init',
+              'held_out/learned_rule_minus_random_init',
+              'held_out/ridge_accuracy/learned_rule'):
     assert tag in tags, tags
   losses = [tf.make_ndarray(e.tensor_proto)
             for e in accumulator.Tensors('meta_loss')]
   assert len(losses) == 4 and np.all(np.isfinite(losses))
   rule, exported = export.load_rule(str(root / 'export'))
   assert exported['extra']['step'] == 4
+  # The meta-training range travels as JSON (training/provenance.py).
+  assert exported['extra']['meta_training']['depths'] == [2]
+  assert exported['extra']['meta_training']['hidden_widths'] == [8]
+  assert exported['extra']['meta_training']['input_dims'] == {'digits': 64}
   np.testing.assert_array_equal(rule.trainable_variables[0].numpy(),
                                 final_theta(root)[0])
-  # The paired evaluation binary reads both exports of the run.
+  # The paired evaluation binary reads the run directory (both exports).
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', CUDA_VISIBLE_DEVICES='')
   evaluated = subprocess.run(
       [sys.executable, os.path.join(REPO, 'bin', 'paired_eval.py'),
-       f'--rule_dir=trained={root / "export"}',
-       f'--rule_dir=init={root / "export_init"}', '--num_seeds=2',
-       '--steps=2', '--gin_bindings=apply_rule.widths = (8, 4)',
-       '--gin_bindings=apply_rule.batch_size = 8',
+       f'--rule={root}', '--gin_file=held_out/tiny.gin',
        f'--output_json={tmp_path / "paired.json"}'],
       env=env, capture_output=True, text=True, timeout=600, check=False)
   assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-  assert 'trained − init' in evaluated.stdout
-  paired_results = json.loads((tmp_path / 'paired.json').read_text())
-  assert set(paired_results) == {'trained', 'init', 'random_init'}
-  assert len(paired_results['trained']['ridge_accuracy']) == 2
+  assert 'learned_rule − theta_init' in evaluated.stdout
+  assert 'learned_rule − random_init' in evaluated.stdout
+  paired = json.loads((tmp_path / 'paired.json').read_text())
+  assert set(paired['differences']) == {'theta_init', 'random_init'}
+  assert paired['differences']['theta_init']['n'] == 2
+  # 2 seeds × 3 methods × steps (0, 4).
+  assert len(paired['records']) == 12
+  assert {r['method'] for r in paired['records']} == {
+      'learned_rule', 'theta_init', 'random_init'}
+
+
+def test_tiny_config_sets_its_own_length(tmp_path):
+  root = tmp_path / 'run'
+  result = run_binary(root)  # No --num_steps: train.num_steps of tiny.gin.
+  assert result.returncode == 0, result.stderr[-3000:]
+  step, _, _ = checkpoints.CheckpointManager(
+      os.path.join(root, 'ckpt')).restore()
+  assert step == 2
 
 
 def test_sigkill_then_resume_ends_with_the_uninterrupted_theta(tmp_path):
@@ -118,10 +142,43 @@ def test_sigkill_then_resume_ends_with_the_uninterrupted_theta(tmp_path):
     np.testing.assert_array_equal(ours, theirs)
 
 
-def _tiny_trainer(**kwargs):
-  configuration.parse_gin([TINY], [])
+def _tiny_trainer(parse=True, **kwargs):
+  if parse:  # Once per test: gin locks its config once parsed.
+    configuration.parse_gin([TINY], [])
   rule = rule_lib.UnsupervisedUpdate(config_lib.RuleConfig())
-  return meta_trainer.MetaTrainer(rule, tasks_lib.TaskDistribution(), **kwargs)
+  return meta_trainer.MetaTrainer(
+      rule, task_distribution_lib.TaskDistribution(), **kwargs)
+
+
+def test_trainer_saves_and_restores_its_whole_state(tmp_path):
+  trainer = _tiny_trainer(seed=3)
+  trainer.train_step()
+  manager = checkpoints.CheckpointManager(tmp_path / 'ckpt')
+  trainer.save(manager)
+  # Another θ, RNG and no task in flight.
+  twin = _tiny_trainer(parse=False, seed=4)
+  assert twin.restore(manager) == 1
+  assert twin.step == 1 and len(twin.workers) == len(trainer.workers)
+  for ours, theirs in zip(twin.rule.trainable_variables,
+                          trainer.rule.trainable_variables):
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+  for ours, theirs in zip(twin.optimizer.variables,
+                          trainer.optimizer.variables):
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+  for ours, theirs in zip(twin.workers, trainer.workers):
+    assert ours.task == theirs.task
+    assert ours.unrolls_done == theirs.unrolls_done
+    for a, b in zip(tf.nest.flatten(ours.state),
+                    tf.nest.flatten(theirs.state)):
+      np.testing.assert_array_equal(a.numpy(), b.numpy())
+  # Both go on identically: same task draws, same θ update.
+  assert twin.rng.integers(1 << 30) == trainer.rng.integers(1 << 30)
+
+
+def test_empty_checkpoint_directory_restores_nothing(tmp_path):
+  trainer = _tiny_trainer()
+  assert trainer.restore(checkpoints.CheckpointManager(tmp_path)) is None
+  assert trainer.step == 0
 
 
 def test_non_finite_gradient_is_skipped_counted_and_reset():

@@ -1,8 +1,10 @@
-"""bin/permuted_ablation.py end to end on a tiny meta-training run, and the
-prototypical method's permutations."""
+"""bin/permuted_ablation.py end to end on a tiny meta-training run, the
+prototypical method's permutations, and the refusal of TransferConfig
+bindings the ablation sets itself."""
 
 import os
 
+import gin
 import matplotlib.image
 import numpy as np
 import pytest
@@ -16,11 +18,15 @@ from learned_rule.evaluation import results as results_lib
 @pytest.fixture(scope='module')
 def tiny_ablation(tiny_meta_run, tmp_path_factory):
   root = tmp_path_factory.mktemp('ablation') / 'out'
-  result = run_repo_binary('permuted_ablation', f'--rule={tiny_meta_run}',
-                           f'--root_dir={root}',
-                           '--gin_file=ablation/tiny.gin')
+  result = run_ablation(tiny_meta_run, root)
   assert result.returncode == 0, result.stderr[-3000:]
   return root
+
+
+def run_ablation(rule, root, *args):
+  return run_repo_binary('permuted_ablation', f'--rule={rule}',
+                         f'--root_dir={root}', '--gin_file=ablation/tiny.gin',
+                         *args)
 
 
 def test_every_method_runs_intact_and_permuted(tiny_ablation):
@@ -85,3 +91,25 @@ def test_more_ways_than_training_classes_are_refused():
       dataset='digits', held_out_classes=(7, 8, 9)))
   with pytest.raises(ValueError, match='trains on 7 classes'):
     ablation.PrototypicalMethod(training, permute=False, ways=10)
+
+
+@pytest.mark.parametrize('parameter, value', [
+    ('datasets', "('digits',)"), ('methods', "('learned_rule',)"),
+    ('permute_inputs', 'False')])
+def test_a_transfer_binding_the_ablation_sets_is_refused(parameter, value):
+  gin.parse_config(f'TransferConfig.{parameter} = {value}')
+  with pytest.raises(ValueError) as raised:
+    ablation.PermutedAblation('unused', source=None)
+  message = str(raised.value)
+  assert f'binds TransferConfig.{parameter}' in message
+  assert ablation.SET_BY_ABLATION[parameter] in message
+
+
+def test_the_binary_refuses_a_binding_the_ablation_sets(tiny_meta_run,
+                                                        tmp_path):
+  result = run_ablation(tiny_meta_run, tmp_path / 'out',
+                        '--gin_bindings=TransferConfig.datasets = ("mnist",)')
+  assert result.returncode != 0
+  assert 'binds TransferConfig.datasets' in result.stderr
+  assert 'AblationConfig.held_out_classes instead' in result.stderr
+  assert not (tmp_path / 'out').exists()

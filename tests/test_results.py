@@ -1,4 +1,4 @@
-"""Tests of learned_rule.evaluation.results: statistics, files, tables."""
+"""Tests of learned_rule.evaluation.results: summaries, files, tables."""
 
 import json
 import math
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from learned_rule.evaluation import results
+from learned_rule.evaluation import statistics
 
 ARCHITECTURE = '16-8 relu'
 
@@ -38,8 +39,8 @@ def normal_records(count, rng, mean=0.6, scale=0.05):
   return make_records({'learned_rule': dict(enumerate(values))}, steps=(5,))
 
 
-def half_width(statistics):
-  low, high = statistics['ci95']
+def half_width(description):
+  low, high = description['ci95']
   return (high - low) / 2
 
 
@@ -56,29 +57,22 @@ def test_interval_matches_a_hand_computed_t_interval():
   values = [0.52, 0.61, 0.58, 0.66, 0.55]
   row = results.summarize(make_records(
       {'learned_rule': dict(enumerate(values))}, steps=(0,)))[0]
-  statistics = row['ridge_accuracy']
+  description = row['ridge_accuracy']
   mean = sum(values) / 5
   deviation = math.sqrt(sum((v - mean) ** 2 for v in values) / 4)
   error = deviation / math.sqrt(5)
   t_quantile = 2.776445105  # Table value of t(0.975) with 4 dof.
-  assert statistics['n'] == 5 and row['n'] == 5
-  assert statistics['mean'] == pytest.approx(mean)
-  assert statistics['std_error'] == pytest.approx(error)
-  assert statistics['ci95'] == pytest.approx(
+  assert description['n'] == 5 and row['n'] == 5
+  assert description['mean'] == pytest.approx(mean)
+  assert description['std_error'] == pytest.approx(error)
+  assert description['ci95'] == pytest.approx(
       [mean - t_quantile * error, mean + t_quantile * error], abs=1e-9)
-  assert statistics['per_seed'] == dict(enumerate(values))
+  assert description['per_seed'] == dict(enumerate(values))
 
 
-def test_interval_covers_the_true_mean_about_95_percent_of_the_time():
-  rng = np.random.default_rng(1)
-  trials = 400
-  covered = 0
-  for _ in range(trials):
-    low, high = results.describe(rng.normal(0.6, 0.05, size=5))['ci95']
-    covered += low <= 0.6 <= high
-  assert 0.92 <= covered / trials <= 0.98
-  low, high = results.summarize(normal_records(64, rng))[0][
-      'ridge_accuracy']['ci95']
+def test_interval_of_many_seeds_covers_the_true_mean():
+  low, high = results.summarize(normal_records(
+      64, np.random.default_rng(1)))[0]['ridge_accuracy']['ci95']
   assert low < 0.6 < high
 
 
@@ -188,19 +182,16 @@ def test_paired_difference_ignores_unshared_seeds():
   assert results.paired_differences(records, 'learned_rule', 'vae') == []
 
 
-def test_difference_interval_pairs_seeds_or_uses_both_intervals():
-  records = make_records({'learned_rule': {0: 0.6, 1: 0.7, 2: 0.8},
-                          'random_init': {0: 0.5, 1: 0.6, 2: 0.7},
-                          'vae': {7: 0.1, 8: 0.2}}, steps=(0,))
-  rows = {row['method']: row for row in results.summarize(records)}
-  paired = results.difference_interval(rows['learned_rule'],
-                                       rows['random_init'])
-  assert paired['paired'] and paired['mean'] == pytest.approx(0.1)
-  assert paired['ci95'] == pytest.approx([0.1, 0.1])
-  unpaired = results.difference_interval(rows['learned_rule'], rows['vae'])
-  ours, theirs = rows['learned_rule']['ridge_accuracy'], rows['vae'][
-      'ridge_accuracy']
-  assert not unpaired['paired']
-  assert unpaired['ci95'] == pytest.approx(
-      [ours['ci95'][0] - theirs['ci95'][1],
-       ours['ci95'][1] - theirs['ci95'][0]])
+def test_paired_differences_are_the_paired_difference_of_summary_rows():
+  records = make_records({'learned_rule': {0: 0.6, 1: 0.7, 2: 0.9},
+                          'random_init': {0: 0.5, 1: 0.4, 2: 0.6}})
+  rows = {(row['method'], row['step']): row['ridge_accuracy']
+          for row in results.summarize(records)}
+  for row in results.paired_differences(records, 'learned_rule',
+                                        'random_init'):
+    expected = statistics.paired_difference(
+        rows[('learned_rule', row['step'])]['per_seed'],
+        rows[('random_init', row['step'])]['per_seed'])
+    assert {key: row[key] for key in expected} == expected
+    assert (row['method'], row['baseline'], row['metric']) == (
+        'learned_rule', 'random_init', 'ridge_accuracy')

@@ -71,8 +71,6 @@ def test_unlabeled_batches_have_distinct_examples_and_the_right_shape():
   assert batches.shape == (4, 16, 5)
   for batch in batches:
     assert len(set(batch[:, 0])) == 16
-  chunks = sampling.unlabeled_stream(data, 8, np.random.default_rng(0), 2)
-  assert next(chunks).shape == next(chunks).shape == (2, 8, 5)
 
 
 @pytest.mark.parametrize('kwargs, word', [

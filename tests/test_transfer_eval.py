@@ -8,6 +8,8 @@ import matplotlib.image
 import pytest
 
 from conftest import run_repo_binary
+from learned_rule.evaluation import method_names
+from learned_rule.evaluation import report
 from learned_rule.evaluation import results as results_lib
 from learned_rule.evaluation import transfer
 
@@ -39,7 +41,7 @@ def test_results_hold_every_method_step_and_seed(tiny_transfer):
     assert sorted(row['ridge_accuracy']['per_seed']) == [0, 1]
   # Every rule method starts from the same base model.
   at_zero = {rows[(m, 0)]['ridge_accuracy']['mean']
-             for m in transfer.RULE_METHODS}
+             for m in method_names.RULE_METHODS}
   assert len(at_zero) == 1
   metadata = saved['metadata']
   assert metadata['rule']['training']['step'] == 2
@@ -59,7 +61,7 @@ def test_table_comparison_and_plots_are_written(tiny_transfer):
   filters = list((root / 'plots').glob('filters__digits__*.png'))
   assert len(curves) == 1
   assert {p.name.rsplit('__', 1)[1] for p in filters} == {
-      f'{m}.png' for m in transfer.FILTER_METHODS}
+      f'{m}.png' for m in report.FILTER_METHODS}
   for path in curves + filters:
     assert matplotlib.image.imread(path).shape[0] > 50
   assert 'transfer evaluation' in result.stderr  # The progress line.

@@ -1,79 +1,80 @@
-r"""Applies a learned rule to a fresh base model and reports few-shot quality.
+r"""Applies a rule to one fresh base model and reports few-shot quality.
 
-Without --rule_dir it applies the θ-init rule (the RuleConfig that gin
-selects). Example:
+The base model, the unlabeled stream and the few-shot draws are those of
+the held-out evaluation (``HeldOutEvaluation.*`` in gin) for the base-model
+seed ``--seed``; the features are probed every ``--eval_every`` steps.
+Without ``--rule`` it applies θ-init (the ``RuleConfig`` that gin selects,
+drawn from ``--seed``). Example:
 
-  python bin/apply_rule.py --dataset=digits --steps=300 --eval_every=25 \
-      --gin_bindings='apply_rule.widths = (64, 64, 64, 32)'
+  python bin/apply_rule.py --gin_file=apply/digits_demo.gin --eval_every=25
 """
-
-import json
-import os
 
 from absl import app
 from absl import flags
 from absl import logging
 
-flags.DEFINE_string('rule_dir', None,
-                    'Exported rule (SavedModel); default: the θ-init rule.')
-flags.DEFINE_string('dataset', 'digits', 'Dataset to apply the rule to.')
-flags.DEFINE_integer('steps', 300, 'Rule applications.')
-flags.DEFINE_integer('eval_every', 25, 'Evaluate every this many steps.')
-flags.DEFINE_integer('seed', 0, 'Seeds θ-init, base model and batches.')
-flags.DEFINE_multi_string('gin_file', [], 'Gin files.')
-flags.DEFINE_multi_string('gin_bindings', [], 'Gin bindings.')
-flags.DEFINE_string('output_json', None, 'Write the evaluations here.')
+from learned_rule.cli import rule_flags
+
+flags.DEFINE_integer('eval_every', 25, 'Probe every this many steps.')
+flags.DEFINE_integer('seed', 0, 'Seeds the base model, its batches and '
+                     'draws, and θ-init without --rule.')
+flags.DEFINE_string('output_json', None, 'Write the records here.')
 
 FLAGS = flags.FLAGS
 
 
+def probe_steps(steps, eval_every):
+  """0, eval_every, 2·eval_every, ... and ``steps``."""
+  if eval_every <= 0:
+    raise ValueError(f'--eval_every must be > 0, got {eval_every}.')
+  return sorted(set(range(0, steps, eval_every)) | {steps})
+
+
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  rule_flags.check_no_arguments(argv)
   # Imported here so that --help answers without loading TensorFlow.
   import keras  # pylint: disable=g-import-not-at-top
-  from learned_rule import application  # pylint: disable=g-import-not-at-top
-  from learned_rule import configuration  # pylint: disable=g-import-not-at-top
-  from learned_rule import export  # pylint: disable=g-import-not-at-top
-  from learned_rule.data import registry  # pylint: disable=g-import-not-at-top
+  from learned_rule import atomic_files  # pylint: disable=g-import-not-at-top
+  from learned_rule import progress  # pylint: disable=g-import-not-at-top
+  from learned_rule.evaluation import held_out  # pylint: disable=g-import-not-at-top
+  from learned_rule.evaluation import measurement  # pylint: disable=g-import-not-at-top
+  from learned_rule.evaluation import method_names  # pylint: disable=g-import-not-at-top
+  from learned_rule.evaluation import rule_methods  # pylint: disable=g-import-not-at-top
   from learned_rule.rule import rule as rule_lib  # pylint: disable=g-import-not-at-top
 
-  try:
-    configuration.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
-    data = registry.load_for(registry.HELD_OUT, FLAGS.dataset)
-    if FLAGS.rule_dir:
-      rule, metadata = export.load_rule(FLAGS.rule_dir)
-      origin = (f'{FLAGS.rule_dir} '
-                f'({metadata.get("extra") or "no provenance"})')
+  with rule_flags.usage_errors():
+    rule_flags.parse_gin()
+    evaluation = held_out.HeldOutEvaluation()
+    if FLAGS.rule:
+      source = rule_flags.load_source()
+      rule, name = source.rule, method_names.LEARNED_RULE
+      origin = f'{source.path} (step {source.training.get("step")})'
     else:
       keras.utils.set_random_seed(FLAGS.seed)
-      rule = rule_lib.UnsupervisedUpdate()
-      origin = 'θ-init (untrained)'
-  except (ValueError, RuntimeError) as error:
-    raise app.UsageError(str(error)) from error
+      rule, name = rule_lib.UnsupervisedUpdate(), method_names.THETA_INIT
+      origin = f'θ-init (untrained, seed {FLAGS.seed})'
+    data = evaluation.check_fits(rule)
+    setting = evaluation.setting(
+        data, FLAGS.seed, probe_steps(evaluation.steps, FLAGS.eval_every))
   logging.info('Rule: %s; config %s', origin, rule.config)
-  print(f'Applying the {origin} rule to a fresh base model on '
-        f'{data.name}, held-out split {data.split!r} ({len(data)} examples, '
+  print(f'Applying the rule {origin} to a fresh base model on {data.name}, '
+        f'held-out split {data.split!r} ({len(data)} examples, '
         f'{data.num_classes} classes).')
   print(f'{"step":>6} {"meta-objective":>15} {"ridge acc":>10} '
         f'{"logistic acc":>13}')
+  bar = progress.Progress(evaluation.steps, 'applying rule')
 
-  def report(evaluation):
-    print(f'{evaluation.step:>6} {evaluation.meta_objective:>15.4f} '
-          f'{evaluation.ridge_accuracy:>10.3f} '
-          f'{evaluation.logistic_accuracy:>13.3f}', flush=True)
+  def report(record):
+    bar.update(record['step'] - bar.done)
+    print(f'{record["step"]:>6} {record["meta_objective"]:>15.4f} '
+          f'{record["ridge_accuracy"]:>10.3f} '
+          f'{record["logistic_accuracy"]:>13.3f}', flush=True)
 
-  try:
-    evaluations = application.apply_rule(
-        rule, data, FLAGS.steps, FLAGS.eval_every, seed=FLAGS.seed,
-        report=report)
-  except ValueError as error:  # Setup checks run before any compute.
-    raise app.UsageError(str(error)) from error
+  method = rule_methods.RuleMethod(rule, name,
+                                   jit_compile=evaluation.jit_compile)
+  records = measurement.measure(setting, method, report)
   if FLAGS.output_json:
-    os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output_json)),
-                exist_ok=True)
-    with open(FLAGS.output_json, 'w') as stream:
-      json.dump([vars(e) for e in evaluations], stream, indent=2)
+    atomic_files.write_json(FLAGS.output_json, records, indent=1)
     print(f'Wrote {FLAGS.output_json}')
 
 

@@ -1,10 +1,11 @@
 r"""Meta-trains a learned rule with truncated backprop through time.
 
-Science goes in gin (RuleConfig, TaskDistribution, MetaTrainer,
-meta_optimizer, train, HeldOutEvaluation); execution in flags. Example:
+Science goes in gin (``RuleConfig``, ``TaskDistribution``, ``MetaTrainer``,
+``meta_optimizer``, ``train.num_steps``, ``HeldOutEvaluation``); execution
+in flags (run directory, seed, intervals, budgets). Example:
 
   python bin/meta_train.py --root_dir=/tmp/run --gin_file=meta_train/cpu.gin \
-      --num_steps=300
+      --num_steps=300 --evaluate_every_steps=100
 
 A run directory is resumed automatically from its newest complete
 checkpoint.
@@ -17,13 +18,19 @@ from absl import logging
 flags.DEFINE_string('root_dir', None, 'Run directory (created or resumed).')
 flags.DEFINE_multi_string('gin_file', [], 'Gin files.')
 flags.DEFINE_multi_string('gin_bindings', [], 'Gin bindings.')
-flags.DEFINE_integer('num_steps', 1000, 'Total meta-training steps.')
+flags.DEFINE_integer('num_steps', None, 'Total θ updates of the run; '
+                     'default: `train.num_steps` of the gin config.')
 flags.DEFINE_integer('checkpoint_every_steps', 50, 'Checkpoint interval.')
 flags.DEFINE_float('checkpoint_every_minutes', 10.0,
                    'Checkpoint interval in minutes (whichever comes first).')
+flags.DEFINE_integer('keep_checkpoints', 3, 'Complete checkpoints kept.')
 flags.DEFINE_integer('export_every_steps', 100, 'SavedModel interval.')
+flags.DEFINE_integer('summary_every_steps', 1, 'TensorBoard scalar interval.')
+flags.DEFINE_integer('filters_every_steps', 50,
+                     'First-layer filter image interval; 0: never.')
 flags.DEFINE_integer('evaluate_every_steps', 0,
-                     'Paired held-out evaluation interval; 0: never.')
+                     'Held-out evaluation interval (HeldOutEvaluation in '
+                     'gin); 0: never.')
 flags.DEFINE_float('max_minutes', None,
                    'Wall-clock budget: checkpoint, export and stop when spent.')
 flags.DEFINE_integer('seed', 0, 'Seeds θ-init and the task sampling.')
@@ -38,26 +45,40 @@ FLAGS = flags.FLAGS
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  # Imported here so that --help answers without loading TensorFlow.
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from learned_rule import configuration  # pylint: disable=g-import-not-at-top
+  from learned_rule.evaluation import held_out  # pylint: disable=g-import-not-at-top
   from learned_rule.training import checkpoints  # pylint: disable=g-import-not-at-top
   from learned_rule.training import loop  # pylint: disable=g-import-not-at-top
+  from learned_rule.training import schedule  # pylint: disable=g-import-not-at-top
 
   if FLAGS.deterministic:
     tf.config.experimental.enable_op_determinism()
   try:
     configuration.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
     checkpoints.check_writable(FLAGS.root_dir)
+    run_schedule = schedule.Schedule(
+        checkpoint_every_steps=FLAGS.checkpoint_every_steps,
+        checkpoint_every_minutes=FLAGS.checkpoint_every_minutes,
+        keep_checkpoints=FLAGS.keep_checkpoints,
+        export_every_steps=FLAGS.export_every_steps,
+        summary_every_steps=FLAGS.summary_every_steps,
+        filters_every_steps=FLAGS.filters_every_steps,
+        evaluate_every_steps=FLAGS.evaluate_every_steps,
+        max_minutes=FLAGS.max_minutes)
+    # Built before training starts, so that the recorded config holds it
+    # and, when it is to run, a missing held-out dataset fails now.
+    held_out_evaluation = held_out.HeldOutEvaluation()
+    evaluation = (held_out.TrainingCallback(held_out_evaluation)
+                  if FLAGS.evaluate_every_steps else None)
   except ValueError as error:
     raise app.UsageError(str(error)) from error
   logging.info('Meta-training in %s, seed %d.', FLAGS.root_dir, FLAGS.seed)
+  steps = {} if FLAGS.num_steps is None else {'num_steps': FLAGS.num_steps}
   try:
-    loop.train(FLAGS.root_dir, FLAGS.num_steps, seed=FLAGS.seed,
-               checkpoint_every_steps=FLAGS.checkpoint_every_steps,
-               checkpoint_every_minutes=FLAGS.checkpoint_every_minutes,
-               export_every_steps=FLAGS.export_every_steps,
-               evaluate_every_steps=FLAGS.evaluate_every_steps,
-               max_minutes=FLAGS.max_minutes)
+    loop.train(FLAGS.root_dir, seed=FLAGS.seed, schedule=run_schedule,
+               evaluation=evaluation, **steps)
   except (ValueError, RuntimeError) as error:
     raise app.UsageError(str(error)) from error
 

@@ -1,71 +1,84 @@
-r"""Paired, fixed-seed held-out evaluation of exported rules.
+r"""Paired, fixed-seed held-out evaluation of a learned rule.
 
-Every rule trains base models from the same seeds on the same batches and
-is scored on the same few-shot draws; 'random_init' is those base models
-before any rule is applied. Example, after bin/meta_train.py:
+The rule (``learned_rule``), its θ-init (``theta_init``) and the untrained
+base model (``random_init``) are measured on the same seeds, unlabeled
+batches and few-shot draws; the differences are paired over seeds. Science
+goes in gin (``HeldOutEvaluation.*``). Example, the shipped rule:
 
-  python bin/paired_eval.py --rule_dir=trained=/tmp/run/export \
-      --rule_dir=init=/tmp/run/export_init --dataset=digits --num_seeds=8 \
-      --steps=200 --gin_bindings='apply_rule.widths = (64, 64, 64, 32)' \
-      --gin_bindings='apply_rule.batch_size = 64'
+  python bin/paired_eval.py --rule=rules/cpu_60min \
+      --gin_file=held_out/cpu.gin --output_json=/tmp/paired.json
 """
 
-import json
+import dataclasses
 
 from absl import app
 from absl import flags
 
-flags.DEFINE_multi_string('rule_dir', [], 'NAME=DIR of an exported rule.')
-flags.DEFINE_string('dataset', 'digits', 'Held-out dataset.')
-flags.DEFINE_integer('num_seeds', 8, 'Seeds 0..N-1.')
-flags.DEFINE_integer('steps', 200, 'Rule applications per base model.')
-flags.DEFINE_multi_string('gin_file', [], 'Gin files.')
-flags.DEFINE_multi_string('gin_bindings', [], 'Gin bindings.')
-flags.DEFINE_string('output_json', None, 'Write per-seed results here.')
+from learned_rule.cli import rule_flags
+
+flags.DEFINE_string('output_json', None, 'Write the records, summary and '
+                    'paired differences here.')
+flags.mark_flag_as_required('rule')
 
 FLAGS = flags.FLAGS
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  from learned_rule import configuration  # pylint: disable=g-import-not-at-top
-  from learned_rule import export  # pylint: disable=g-import-not-at-top
-  from learned_rule.data import registry  # pylint: disable=g-import-not-at-top
-  from learned_rule.evaluation import paired  # pylint: disable=g-import-not-at-top
+def _percent(value):
+  return '—' if value is None else f'{100 * value:.1f}'
 
-  try:
-    configuration.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
-    if not FLAGS.rule_dir:
-      raise ValueError('Give at least one --rule_dir=NAME=DIR.')
-    rules = {}
-    for entry in FLAGS.rule_dir:
-      name, _, directory = entry.partition('=')
-      if not directory:
-        raise ValueError(f'--rule_dir={entry!r} is not NAME=DIR.')
-      rules[name] = export.load_rule(directory)[0]
-    data = registry.load_for(registry.HELD_OUT, FLAGS.dataset)
-  except (ValueError, RuntimeError) as error:
-    raise app.UsageError(str(error)) from error
-  seeds = list(range(FLAGS.num_seeds))
-  results = paired.paired_evaluation(rules, data, seeds, FLAGS.steps)
-  print(f'{data.name} ({data.split}), {len(seeds)} seeds, {FLAGS.steps} '
-        f'steps: ridge few-shot accuracy, mean ± standard error')
-  for name, values in results.items():
-    accuracy = values['ridge_accuracy']
-    print(f'  {name:>12}: {accuracy.mean():.4f} '
-          f'± {accuracy.std(ddof=1) / len(accuracy) ** 0.5:.4f}')
-  names = list(rules)
-  for name in names:
-    for baseline in [n for n in names if n != name] + ['random_init']:
-      difference, error = paired.paired_difference(results, name, baseline)
-      print(f'  {name} − {baseline}: {difference:+.4f} ± {error:.4f} '
-            f'(paired)')
+
+def print_report(evaluation, data, records, differences):
+  """The table of means and the paired differences, in points."""
+  from learned_rule.evaluation import results  # pylint: disable=g-import-not-at-top
+  print(f'{data.name} ({data.split} split), {len(evaluation.seeds)} seeds, '
+        f'{evaluation.steps} steps, '
+        f'{"-".join(map(str, evaluation.widths))} {evaluation.activation}, '
+        f'batch {evaluation.batch_size}: ridge few-shot accuracy (%), mean '
+        f'± standard error')
+  for row in results.summarize(records, metrics=('ridge_accuracy',)):
+    if row['step'] != evaluation.steps:
+      continue
+    accuracy = row['ridge_accuracy']
+    print(f'  {row["method"]:>12}: {_percent(accuracy["mean"])} ± '
+          f'{_percent(accuracy["std_error"])}')
+  print('Paired differences (points), mean ± standard error [95% CI]:')
+  for baseline, row in differences.items():
+    low, high = row['ci95']
+    print(f'  {row["method"]} − {baseline}: '
+          f'{100 * row["mean"]:+.1f} ± {_percent(row["std_error"])} '
+          f'[{_percent(low)}, {_percent(high)}]')
+
+
+def main(argv):
+  rule_flags.check_no_arguments(argv)
+  # Imported here so that --help answers without loading TensorFlow.
+  from learned_rule import atomic_files  # pylint: disable=g-import-not-at-top
+  from learned_rule import progress  # pylint: disable=g-import-not-at-top
+  from learned_rule.evaluation import held_out  # pylint: disable=g-import-not-at-top
+
+  with rule_flags.usage_errors():
+    rule_flags.parse_gin()
+    source = rule_flags.load_source()
+    evaluation = held_out.HeldOutEvaluation()
+    data = evaluation.check_fits(source.rule)
+  methods = evaluation.methods(source.rule, source.init_rule)
+  bar = progress.Progress(len(evaluation.seeds) * len(methods),
+                          'paired evaluation', unit='run')
+
+  def report(record):
+    if record['step'] == evaluation.steps:
+      bar.update(1, {'seed': record['seed'], 'method': record['method']})
+
+  records = evaluation.run(methods, data, report=report)
+  differences = held_out.final_differences(records)
+  print_report(evaluation, data, records, differences)
   if FLAGS.output_json:
-    with open(FLAGS.output_json, 'w') as stream:
-      json.dump({name: {metric: values.tolist()
-                        for metric, values in metrics.items()}
-                 for name, metrics in results.items()}, stream, indent=2)
+    atomic_files.write_json(FLAGS.output_json, {
+        'rule': source.path, 'theta_init': source.init_description,
+        'rule_step': source.training.get('step'),
+        'evaluation': dataclasses.asdict(evaluation),
+        'differences': differences, 'records': records}, indent=1)
+    print(f'Wrote {FLAGS.output_json}')
 
 
 def run():

@@ -91,15 +91,18 @@ def main(argv):
 
 def _render_alphabet():
   """Renders (or finds cached) the Alphabet and says what it holds."""
-  from learned_rule.data import alphabet  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from learned_rule.data import alphabet
+  from learned_rule.data import font_faces
+  # pylint: enable=g-import-not-at-top
   try:
     rendered = alphabet.load_alphabet()
-  except alphabet.NotEnoughFontsError as error:
+  except font_faces.NotEnoughFontsError as error:
     raise app.UsageError(str(error)) from error
   for split in ('train', 'test'):
     faces = rendered.split_indices(split)
     print(f'  {split}: {len(faces)} font faces, '
-          f'{len(faces) * len(alphabet.CHARACTERS)} images')
+          f'{len(faces) * len(font_faces.CHARACTERS)} images')
   print(f'Alphabet {rendered.size}x{rendered.size} cached at '
         f'{rendered.cache_path}')
 

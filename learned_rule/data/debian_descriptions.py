@@ -31,8 +31,8 @@ import pathlib
 import re
 import shutil
 import subprocess
-import tempfile
 
+from learned_rule import atomic_files
 from learned_rule.data import text
 from learned_rule.data import text_directory
 
@@ -222,29 +222,13 @@ def _write_tree(root, documents):
   return counts
 
 
-def _replace_directory(staging, target):
-  """Renames ``staging`` to ``target``, replacing an older ``target``."""
-  if not target.exists():
-    os.rename(staging, target)
-    return
-  old = pathlib.Path(tempfile.mkdtemp(dir=target.parent,
-                                      prefix=f'.{target.name}.old-'))
-  old.rmdir()
-  os.rename(target, old)
-  try:
-    os.rename(staging, target)
-  except BaseException:
-    os.rename(old, target)
-    raise
-  shutil.rmtree(old, ignore_errors=True)
-
-
 def write_corpus(target_dir, dump_text=None):
   """Writes the corpus to ``target_dir``, atomically.
 
   The tree is built in a temporary directory beside ``target_dir`` and
-  renamed into place, so that a failure leaves no partial corpus; an
-  existing corpus at ``target_dir`` is replaced.
+  renamed into place (:func:`learned_rule.atomic_files.replacing_directory`),
+  so that a failure leaves no partial corpus; an existing corpus at
+  ``target_dir`` is replaced.
 
   Args:
     target_dir: The corpus directory to write.
@@ -263,16 +247,8 @@ def write_corpus(target_dir, dump_text=None):
     dump_text = run_dump()
   documents = parse_dump(dump_text)
   _check_sections(documents)
-  target.parent.mkdir(parents=True, exist_ok=True)
-  staging = pathlib.Path(tempfile.mkdtemp(dir=target.parent,
-                                          prefix=f'.{target.name}.tmp-'))
-  try:
-    os.chmod(staging, 0o755)  # mkdtemp's 0700 would hide a shared cache.
-    counts = _write_tree(staging, documents)
-    _replace_directory(staging, target)
-  except BaseException:
-    shutil.rmtree(staging, ignore_errors=True)
-    raise
+  with atomic_files.replacing_directory(target) as staging:
+    counts = _write_tree(pathlib.Path(staging), documents)
   return counts
 
 

@@ -7,7 +7,7 @@ without XLA (DESIGN §3: stateless RNG differs under XLA).
 
 import numpy as np
 
-from learned_rule import meta_objective
+from learned_rule.data import few_shot
 from learned_rule.data import transforms
 
 # §5.2 / §8.1: examples per class in the few-shot support and query sets.
@@ -61,12 +61,6 @@ def unlabeled_batches(data, num_steps, batch_size, rng, classes=None):
   return data.features[indices]
 
 
-def unlabeled_stream(data, batch_size, rng, steps_per_chunk, classes=None):
-  """Yields ``[steps_per_chunk, batch_size, D]`` chunks forever."""
-  while True:
-    yield unlabeled_batches(data, steps_per_chunk, batch_size, rng, classes)
-
-
 def few_shot_batch(data, rng, shots=SHOTS_PER_CLASS, classes=None,
                    augment=False):
   """Class-balanced, disjoint support and query sets (spec §5.2, §5.4).
@@ -113,5 +107,5 @@ def few_shot_batch(data, rng, shots=SHOTS_PER_CLASS, classes=None,
 
   support_x, support_y, support_extra = as_arrays(support)
   query_x, query_y, query_extra = as_arrays(query)
-  return meta_objective.FewShotBatch(support_x, support_y, query_x, query_y,
-                                     support_extra, query_extra)
+  return few_shot.FewShotBatch(support_x, support_y, query_x, query_y,
+                               support_extra, query_extra)

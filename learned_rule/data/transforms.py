@@ -10,8 +10,6 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import base_model
-
 # Augmentation magnitudes: the paper uses shifts, rotations and noise but
 # does not give their sizes (spec §6.2); these are ours.
 MAX_SHIFT_FRACTION = 0.125      # Up to 1/8 of the image side (2 px at 16×16).
@@ -69,6 +67,17 @@ def scale(data, max_value):
       data, features=(data.features / max_value).astype(np.float32))
 
 
+def permutation_for(input_dim, seed):
+  """The fixed input permutation of spec §2.3 (identity when seed is None).
+
+  The base model (``BaseMLP``) applies it to its inputs, :func:`permute`
+  to a dataset.
+  """
+  if seed is None:
+    return np.arange(input_dim, dtype=np.int32)
+  return np.random.RandomState(seed).permutation(input_dim).astype(np.int32)
+
+
 def permute(data, seed):
   """Applies one fixed random permutation of the features (spec §2.3).
 
@@ -78,7 +87,7 @@ def permute(data, seed):
   Returns:
     ``(dataset, permutation)``.
   """
-  permutation = base_model.permutation_for(data.input_dim, seed)
+  permutation = permutation_for(data.input_dim, seed)
   return dataclasses.replace(data, features=data.features[:, permutation],
                              shape=(data.input_dim,)), permutation
 

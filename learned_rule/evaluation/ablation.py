@@ -21,22 +21,37 @@ rule meta-trained on the same dataset (e.g. cpu.gin on the Alphabet's
 training fonts) has seen them, in other fonts.
 
 The run reuses the transfer evaluation's cells, results and plots, and adds
-a bar plot of the final accuracies.
+a bar plot of the final accuracies. The ablation sets the datasets, methods
+and input permutation of its ``TransferConfig`` itself, and refuses a gin
+config that binds them (:func:`check_bindings`).
 """
 
 import dataclasses
-import os
 
 import gin
 import numpy as np
 
-from learned_rule import viz
 from learned_rule.data import registry
+from learned_rule.evaluation import measurement
+from learned_rule.evaluation import method_names
+from learned_rule.evaluation import plots
 from learned_rule.evaluation import protocol
+from learned_rule.evaluation import results
 from learned_rule.evaluation import transfer
 from learned_rule.evaluation.baselines import prototypical
 
-PROTOTYPICAL = 'prototypical'
+# The TransferConfig parameters the ablation sets itself, and what it sets
+# them to (spec §7.3: every method on the same held-out classes, intact and
+# permuted); a gin binding of one would be silently replaced.
+SET_BY_ABLATION = {
+    'datasets': ('the held-out classes of AblationConfig.dataset (bind '
+                 'AblationConfig.dataset and AblationConfig.held_out_classes '
+                 'instead)'),
+    'methods': ('AblationConfig.rule_methods and prototypical, each intact '
+                'and /permuted (bind AblationConfig.rule_methods instead)'),
+    'permute_inputs': ('False (each method sees pixels in order, its '
+                       '/permuted variant through a fresh permutation)'),
+}
 # Separate seed stream for the permutations of the probed draws (the keys of
 # protocol.py and the baselines are 1 to 4).
 _DRAW_PERMUTATIONS_KEY = 5
@@ -60,7 +75,7 @@ class AblationConfig:
   dataset: str = 'alphabet'
   held_out_classes: tuple = tuple(range(52, 62))  # Alphabet: 'q' to 'z'.
   ways: int = prototypical.DEFAULT_WAYS
-  rule_methods: tuple = transfer.RULE_METHODS
+  rule_methods: tuple = method_names.RULE_METHODS
 
   def __post_init__(self):
     object.__setattr__(self, 'held_out_classes',
@@ -69,15 +84,15 @@ class AblationConfig:
     if len(self.held_out_classes) < 2:
       raise ValueError('AblationConfig.held_out_classes needs at least two '
                        'classes.')
-    unknown = sorted(set(self.rule_methods) - set(transfer.RULE_METHODS))
+    unknown = sorted(set(self.rule_methods) - set(method_names.RULE_METHODS))
     if unknown:
       raise ValueError(f'Unknown AblationConfig.rule_methods {unknown}; '
-                       f'known: {list(transfer.RULE_METHODS)}.')
+                       f'known: {list(method_names.RULE_METHODS)}.')
 
   def methods(self):
     names = []
-    for name in self.rule_methods + (PROTOTYPICAL,):
-      names += [name, name + transfer.PERMUTED]
+    for name in self.rule_methods + (method_names.PROTOTYPICAL,):
+      names += [name, method_names.permuted(name)]
     return tuple(names)
 
 
@@ -100,7 +115,8 @@ class PrototypicalMethod(protocol.FeatureMethod):
     self.train_data = train_data
     self.permute = permute
     self.ways = ways
-    self.name = PROTOTYPICAL + (transfer.PERMUTED if permute else '')
+    self.name = (method_names.permuted(method_names.PROTOTYPICAL)
+                 if permute else method_names.PROTOTYPICAL)
 
   def trajectory(self, setting):
     network = prototypical.PrototypicalNetwork(
@@ -120,6 +136,33 @@ class PrototypicalMethod(protocol.FeatureMethod):
           lambda x, order=order: np.asarray(network.embed(
               x if order is None else x[:, order])), [draw])[0]
                    for draw, order in zip(draws, orders)]
+
+
+def _bound(parameter):
+  """Whether the gin config binds ``parameter``, e.g. 'TransferConfig.x'."""
+  try:
+    gin.query_parameter(parameter)
+  except ValueError:
+    return False
+  return True
+
+
+def check_bindings():
+  """Refuses gin bindings of the TransferConfig parameters it sets.
+
+  Raises:
+    ValueError: Naming each such binding and what the ablation sets
+      instead (:data:`SET_BY_ABLATION`).
+  """
+  bound = [f'TransferConfig.{name}' for name in SET_BY_ABLATION
+           if _bound(f'TransferConfig.{name}')]
+  if bound:
+    raise ValueError(
+        f'The gin config binds {", ".join(bound)}, which the permuted-input '
+        f'ablation sets itself: ' + '; '.join(
+            f'{parameter} to {SET_BY_ABLATION[parameter.split(".")[1]]}'
+            for parameter in bound) + '. Remove '
+        f'{"these bindings" if len(bound) > 1 else "the binding"}.')
 
 
 def ablation_data(config):
@@ -144,10 +187,16 @@ def ablation_data(config):
 
 class PermutedAblation:
   """Runs the ablation into ``root_dir`` (gin: ``AblationConfig``,
-  ``TransferConfig`` for widths, steps, seeds, batch size and draws)."""
+  ``TransferConfig`` for widths, steps, seeds, batch size and draws).
+
+  Raises:
+    ValueError: At construction, if gin binds a TransferConfig parameter
+      the ablation sets (:func:`check_bindings`), or the data do not fit.
+  """
 
   def __init__(self, root_dir, source, config=None, transfer_config=None,
                log=print):
+    check_bindings()
     self.config = config or AblationConfig()
     evaluation_data, self.train_data = ablation_data(self.config)
     PrototypicalMethod(self.train_data, False, self.config.ways)  # Checks.
@@ -159,26 +208,26 @@ class PermutedAblation:
         root_dir, source, transfer_config, log,
         datasets={evaluation_data.name: evaluation_data},
         extra_methods={
-            PROTOTYPICAL: lambda: PrototypicalMethod(
+            method_names.PROTOTYPICAL: lambda: PrototypicalMethod(
                 self.train_data, False, self.config.ways),
-            PROTOTYPICAL + transfer.PERMUTED: lambda: PrototypicalMethod(
-                self.train_data, True, self.config.ways)})
-    self.evaluation.title = 'Permuted-input ablation'
+            method_names.permuted(method_names.PROTOTYPICAL):
+                lambda: PrototypicalMethod(self.train_data, True,
+                                           self.config.ways)},
+        title='Permuted-input ablation')
     self.root_dir = root_dir
 
   def prepare(self):
     return self.evaluation.prepare()
 
   def run(self):
+    """Runs the evaluation, then bar plots of intact vs permuted."""
     summary = self.evaluation.run()
-    config = self.evaluation.config
-    for widths, activation in config.architectures():
-      architecture = transfer.architecture_name(widths, activation)
-      for metric in ('ridge_accuracy', 'logistic_accuracy'):
-        viz.plot_bars(
-            summary, os.path.join(
-                self.root_dir, 'plots',
-                f'permutation__{transfer.slug(architecture)}__{metric}.png'),
+    for widths, activation in self.evaluation.config.architectures():
+      architecture = measurement.architecture_name(widths, activation)
+      for metric in results.ACCURACY_METRICS:
+        plots.plot_bars(
+            summary, self.evaluation.report.plot_path(
+                'permutation', architecture, metric),
             metric=metric, architecture=architecture,
             title=f'Intact vs permuted inputs, {architecture}\n'
             f'{metric}, final step of each method; error bars: 95% CI')

@@ -9,37 +9,30 @@ architecture × method × inner step × seed, a plain dict::
    'ridge_accuracy': 0.61, 'logistic_accuracy': 0.58,
    'meta_objective': 0.83}
 
+Its ``architecture`` is :func:`measurement.architecture_name` of its
+widths and activation.
+
 :func:`summarize` reduces the seeds of each dataset × architecture × method
 × step to a mean, its standard error (the paper's error bars, spec §8.1)
-and a 95% Student-t confidence interval. Values that are undefined (the
-spread of one seed, a diverged run's NaN) are None, which JSON writes as
-null, so that :func:`write_results` and :func:`read_results` round-trip a
-summary exactly.
+and a 95% Student-t confidence interval (:func:`statistics.describe`).
+Values that are undefined (the spread of one seed, a diverged run's NaN)
+are None, which JSON writes as null, so that :func:`write_results` and
+:func:`read_results` round-trip a summary exactly.
 """
 
 import json
-import math
 import os
 
 import numpy as np
-from scipy import stats
 
 from learned_rule import atomic_files
-
-# Methods in the order tables and plots list them; other methods follow,
-# sorted by name. The baselines are those of spec §8.2 plus the cheap
-# references of DESIGN §1, and the prototypical network of §7.3.
-METHOD_ORDER = ('learned_rule', 'theta_init', 'random_init', 'supervised',
-                'vae', 'hebbian', 'pca', 'raw_inputs', 'prototypical')
+from learned_rule.evaluation import method_names
+from learned_rule.evaluation import statistics
 
 # The metrics of one few-shot evaluation (spec §8.1, released eval).
 METRICS = ('ridge_accuracy', 'logistic_accuracy', 'meta_objective')
 # Metrics that are fractions correct, shown in percent.
 ACCURACY_METRICS = ('ridge_accuracy', 'logistic_accuracy')
-
-# Confidence level of the intervals; the paper's error bars are standard
-# errors (spec §8.1), which every summary reports as well.
-CONFIDENCE = 0.95
 
 GROUP_KEYS = ('dataset', 'architecture', 'method', 'step')
 REQUIRED_KEYS = ('dataset', 'architecture', 'widths', 'activation', 'method',
@@ -53,47 +46,12 @@ MISSING_CELL = '—'
 
 
 def method_sort_key(method):
-  """Sort key placing :data:`METHOD_ORDER` first, then others by name."""
-  if method in METHOD_ORDER:
-    return (0, METHOD_ORDER.index(method), '')
+  """Sort key placing :data:`method_names.METHOD_ORDER` first (the rule
+  methods, the baselines of spec §8.2 plus the cheap references of DESIGN
+  §1, the prototypical network of §7.3), then others by name."""
+  if method in method_names.METHOD_ORDER:
+    return (0, method_names.METHOD_ORDER.index(method), '')
   return (1, 0, method)
-
-
-def _finite_or_none(value):
-  if value is None:
-    return None
-  value = float(value)
-  return value if math.isfinite(value) else None
-
-
-def describe(values):
-  """Mean, standard error and 95% t interval of a sample.
-
-  Args:
-    values: Floats (None or NaN marks a value that is not finite).
-
-  Returns:
-    ``{'n', 'mean', 'std_error', 'ci95': [lo, hi]}``. The mean is None for
-    no values or when any value is not finite (a diverged seed must not
-    vanish from the mean); the error and interval are None for fewer than
-    two values.
-  """
-  values = [_finite_or_none(value) for value in values]
-  count = len(values)
-  result = {'n': count, 'mean': None, 'std_error': None,
-            'ci95': [None, None]}
-  if not count or any(value is None for value in values):
-    return result
-  sample = np.asarray(values, np.float64)
-  mean = float(sample.mean())
-  result['mean'] = mean
-  if count < 2:
-    return result
-  error = float(sample.std(ddof=1) / math.sqrt(count))
-  half_width = float(stats.t.ppf(0.5 + CONFIDENCE / 2, count - 1)) * error
-  result['std_error'] = error
-  result['ci95'] = [mean - half_width, mean + half_width]
-  return result
 
 
 def _check_record(record):
@@ -170,10 +128,10 @@ def summarize(records, metrics=METRICS):
     row['activation'] = str(first['activation'])
     row['n'] = len(by_seed)
     for metric in metrics:
-      per_seed = {seed: _finite_or_none(by_seed[seed][metric])
+      per_seed = {seed: statistics.finite_or_none(by_seed[seed][metric])
                   for seed in sorted(by_seed)
                   if by_seed[seed].get(metric) is not None}
-      row[metric] = dict(describe(list(per_seed.values())),
+      row[metric] = dict(statistics.describe(list(per_seed.values())),
                          per_seed=per_seed)
     summary.append(row)
   return summary
@@ -183,7 +141,8 @@ def paired_differences(records, method, baseline, metric='ridge_accuracy'):
   """Per-seed ``method`` − ``baseline`` per dataset × architecture × step.
 
   Seeds pair the runs: the same seed means the same unlabeled stream and the
-  same few-shot draws. Seeds present in only one of the two are ignored.
+  same few-shot draws. Seeds present in only one of the two are ignored
+  (:func:`statistics.paired_difference`).
 
   Args:
     records: Record dicts.
@@ -204,51 +163,14 @@ def paired_differences(records, method, baseline, metric='ridge_accuracy'):
     other = rows.get((dataset, architecture, baseline, step))
     if name != method or other is None:
       continue
-    ours, theirs = row[metric]['per_seed'], other[metric]['per_seed']
-    per_seed = {seed: _difference(ours[seed], theirs[seed])
-                for seed in sorted(set(ours) & set(theirs))}
-    if not per_seed:
+    difference = statistics.paired_difference(row[metric]['per_seed'],
+                                              other[metric]['per_seed'])
+    if not difference['n']:
       continue
     result.append(dict(
         dataset=dataset, architecture=architecture, widths=row['widths'],
         activation=row['activation'], step=step, method=method,
-        baseline=baseline, metric=metric,
-        **describe(list(per_seed.values())), per_seed=per_seed))
-  return result
-
-
-def _difference(value, baseline):
-  if value is None or baseline is None:
-    return None
-  return value - baseline
-
-
-def difference_interval(row, other, metric='ridge_accuracy'):
-  """95% interval of ``row`` − ``other`` for two summary rows.
-
-  Paired over the seeds both measured when there are at least two: the
-  t interval of the per-seed differences. Otherwise the conservative
-  interval ``[lo − other_hi, hi − other_lo]`` of the two rows' intervals,
-  which excludes 0 exactly when the two intervals do not overlap.
-
-  Returns:
-    ``{'paired': bool, 'n', 'mean', 'ci95': [lo, hi]}``; the interval is
-    ``[None, None]`` where neither reading is defined.
-  """
-  ours, theirs = row[metric], other[metric]
-  common = sorted(set(ours['per_seed']) & set(theirs['per_seed']))
-  if len(common) >= 2:
-    paired = describe([_difference(ours['per_seed'][seed],
-                                   theirs['per_seed'][seed])
-                       for seed in common])
-    return {'paired': True, 'n': paired['n'], 'mean': paired['mean'],
-            'ci95': paired['ci95']}
-  result = {'paired': False, 'n': min(ours['n'], theirs['n']),
-            'mean': _difference(ours['mean'], theirs['mean']),
-            'ci95': [None, None]}
-  (low, high), (other_low, other_high) = ours['ci95'], theirs['ci95']
-  if result['mean'] is not None and None not in (low, other_high):
-    result['ci95'] = [low - other_high, high - other_low]
+        baseline=baseline, metric=metric, **difference))
   return result
 
 
@@ -266,7 +188,7 @@ def _to_json(value):
   if isinstance(value, (int, np.integer)):
     return int(value)
   if isinstance(value, (float, np.floating)):
-    return _finite_or_none(value)
+    return statistics.finite_or_none(value)
   return value
 
 
@@ -348,19 +270,21 @@ def read_results(path):
 # -- Markdown. -----------------------------------------------------------------
 
 
-def format_cell(statistics, metric):
+def format_cell(description, metric):
   """``'61.2 ± 2.1'``: mean ± 95% CI half-width (percent for accuracies).
 
-  The mean alone where the interval is undefined (one seed), 'nan' where
-  a seed did not give a finite value, '—' where nothing was measured.
+  ``description`` is a :func:`statistics.describe` (a summary row's
+  metric). The mean alone where the interval is undefined (one seed),
+  'nan' where a seed did not give a finite value, '—' where nothing was
+  measured.
   """
-  if statistics is None or not statistics.get('n'):
+  if description is None or not description.get('n'):
     return MISSING_CELL
-  if statistics['mean'] is None:
+  if description['mean'] is None:
     return 'nan'
   scale, digits = (100.0, 1) if metric in ACCURACY_METRICS else (1.0, 3)
-  text = f'{statistics["mean"] * scale:.{digits}f}'
-  low, high = statistics['ci95']
+  text = f'{description["mean"] * scale:.{digits}f}'
+  low, high = description['ci95']
   if low is not None:
     text += f' ± {(high - low) / 2 * scale:.{digits}f}'
   return text

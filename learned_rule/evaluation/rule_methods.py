@@ -16,8 +16,9 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import application
 from learned_rule import base_model as base_model_lib
+from learned_rule import inner_loop as inner_loop_lib
+from learned_rule.evaluation import method_names
 from learned_rule.evaluation import protocol
 
 # Longest unroll compiled at once (ours): bounds the batches a while-loop
@@ -84,8 +85,8 @@ class RuleMethod(protocol.UnsupervisedMethod):
     jit_compile: XLA for the unroll.
   """
 
-  def __init__(self, rule, name='learned_rule', permute_inputs=True,
-               jit_compile=True):
+  def __init__(self, rule, name=method_names.LEARNED_RULE,
+               permute_inputs=True, jit_compile=True):
     self.rule = rule
     self.name = name
     self.permute_inputs = permute_inputs
@@ -108,7 +109,7 @@ class RuleMethod(protocol.UnsupervisedMethod):
     return _BaseModelState(model, model.initial_state(setting.seed))
 
   def train(self, state, batches):
-    loop = application.inner_loop_for(self.rule, self.jit_compile)
+    loop = inner_loop_lib.cached(self.rule, self.jit_compile)
     done = 0
     for length in unroll_pieces(len(batches), piece=self._piece):
       state.state = loop.unroll(state.model, state.state,
@@ -130,7 +131,8 @@ class RuleMethod(protocol.UnsupervisedMethod):
 class RandomInit(RuleMethod):
   """The base model as initialised: the rule's step 0, never updated."""
 
-  def __init__(self, rule, name='random_init', permute_inputs=True):
+  def __init__(self, rule, name=method_names.RANDOM_INIT,
+               permute_inputs=True):
     super().__init__(rule, name, permute_inputs)
 
   def train(self, state, batches):

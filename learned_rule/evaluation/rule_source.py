@@ -5,18 +5,14 @@ A path is either an exported rule (a SavedModel written by
 ``export/`` holds the newest θ and ``export_init/`` the θ it started from.
 """
 
-import ast
 import dataclasses
 import os
-import re
 
 import keras
 
 from learned_rule import export
+from learned_rule import run_dirs
 from learned_rule.rule import rule as rule_lib
-
-EXPORT_DIR = 'export'
-INIT_EXPORT_DIR = 'export_init'
 
 
 @dataclasses.dataclass
@@ -45,27 +41,14 @@ class RuleSource:
   def meta_training_range(self):
     """(most weight layers, widest hidden layer) meta-training used.
 
-    Read from the operative gin config recorded with the export
-    (``TaskDistribution.num_hidden_layers`` and ``.hidden_widths``); None
-    where it is not recorded.
+    Read from the meta-training range recorded with the export
+    (``training/provenance.py``); None where it is not recorded.
     """
-    config = self.training.get('config') or ''
-    values = {}
-    for name in ('num_hidden_layers', 'hidden_widths'):
-      match = re.search(rf'^TaskDistribution\.{name}\s*=\s*(.+)$', config,
-                        re.MULTILINE)
-      try:
-        values[name] = ast.literal_eval(match.group(1)) if match else None
-      except (ValueError, SyntaxError):
-        values[name] = None
-    depths, widths = values['num_hidden_layers'], values['hidden_widths']
+    recorded = self.training.get('meta_training') or {}
+    depths, widths = recorded.get('depths'), recorded.get('hidden_widths')
     if not depths or not widths:
       return None
-    return max(depths) + 1, max(widths)
-
-
-def _is_export(path):
-  return os.path.exists(os.path.join(path, 'saved_model.pb'))
+    return max(depths), max(widths)
 
 
 def redraw_initial_rule(config, seed):
@@ -95,16 +78,18 @@ def load(path, init_path=None):
   if not os.path.isdir(path):
     raise export.RuleLoadError(f'--rule={path}: no such directory.')
   run_init = None
-  if not _is_export(path) and _is_export(os.path.join(path, EXPORT_DIR)):
-    run_init = os.path.join(path, INIT_EXPORT_DIR)
-    path = os.path.join(path, EXPORT_DIR)
-  elif not _is_export(path):
+  if not export.is_export(path) and export.is_export(
+      run_dirs.path(path, run_dirs.EXPORT)):
+    run_init = run_dirs.path(path, run_dirs.EXPORT_INIT)
+    path = run_dirs.path(path, run_dirs.EXPORT)
+  elif not export.is_export(path):
     raise export.RuleLoadError(
         f'{path} is not a learned rule: neither an exported rule '
         f'(saved_model.pb) nor a meta-training run directory '
-        f'({EXPORT_DIR}/saved_model.pb).')
+        f'({run_dirs.EXPORT}/saved_model.pb).')
   rule, metadata = export.load_rule(path)
-  init_path = init_path or (run_init if run_init and _is_export(run_init)
+  init_path = init_path or (run_init if run_init and
+                            export.is_export(run_init)
                             else None)
   if init_path:
     init_rule, _ = export.load_rule(init_path, expected_config=rule.config)

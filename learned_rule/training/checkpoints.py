@@ -5,9 +5,10 @@ arrays: θ, optimizer slots, base-model states in flight, flattened by the
 caller into names like ``'task/2/layers/0/kernel'``; no pickling, dtypes
 kept), ``metadata.json`` (rule config, step, RNG state, task records, ...)
 and the marker ``COMPLETE`` (format, step, array names), written last, all
-fsynced in ``<directory>/.tmp-ckpt-<step>-<random>`` and then renamed into
-place: a crash leaves a whole checkpoint or a temporary directory, which
-``latest()`` ignores and the next save removes. ``latest()`` only looks for
+in ``<directory>/.tmp-ckpt-<step>-<random>``, fsynced and then renamed into
+place (:func:`learned_rule.atomic_files.replacing_directory`): a crash
+leaves a whole checkpoint or a temporary directory, which ``latest()``
+ignores and the next save removes. ``latest()`` only looks for
 the marker; ``restore()`` of a marked checkpoint damaged later (a truncated
 ``arrays.npz``) raises a :class:`CheckpointError` naming the file, unless
 ``fall_back=True`` asks for the newest readable one. One process writes a
@@ -25,13 +26,15 @@ import zipfile
 from absl import logging
 import numpy as np
 
+from learned_rule import atomic_files
+
 ARRAYS_FILE = 'arrays.npz'
 METADATA_FILE = 'metadata.json'
 MARKER_FILE = 'COMPLETE'
 FORMAT_VERSION = 1
 
 _NAME = re.compile(r'^ckpt-(\d+)$')
-_TEMPORARY_PREFIX = '.tmp-'
+_TEMPORARY_PREFIX = atomic_files.TEMPORARY_PREFIX
 
 
 class CheckpointError(ValueError):
@@ -50,17 +53,8 @@ def _to_json(value):
                     default=_json_default).encode()
 
 
-def _fsync_directory(path):
-  """Makes a directory's entries (a rename into it) durable."""
-  fd = os.open(path, os.O_RDONLY)
-  try:
-    os.fsync(fd)
-  finally:
-    os.close(fd)
-
-
 def _write_file(path, contents):
-  """Writes bytes, or a dict of arrays as an uncompressed ``.npz``; fsyncs."""
+  """Writes bytes, or a dict of arrays as an uncompressed ``.npz``."""
   with open(path, 'wb') as f:
     if isinstance(contents, bytes):
       f.write(contents)
@@ -69,8 +63,6 @@ def _write_file(path, contents):
         for name, value in contents.items():
           with zf.open(name + '.npy', 'w', force_zip64=True) as member:
             np.lib.format.write_array(member, value, allow_pickle=False)
-    f.flush()
-    os.fsync(f.fileno())
 
 
 def _read_file(path):
@@ -174,25 +166,10 @@ class CheckpointManager:
         METADATA_FILE: _to_json({} if metadata is None else metadata),
         MARKER_FILE: _to_json({'format_version': FORMAT_VERSION, 'step': step,
                                'arrays': sorted(prepared)})}
-    os.makedirs(self.directory, exist_ok=True)
-    temporary = tempfile.mkdtemp(prefix=f'{_TEMPORARY_PREFIX}ckpt-{step:08d}-',
-                                 dir=self.directory)
     final = self.path_for(step)
-    displaced = None
-    try:
+    with atomic_files.replacing_directory(final) as temporary:
       for name, contents in files.items():  # The marker last.
         _write_file(os.path.join(temporary, name), contents)
-      _fsync_directory(temporary)
-      if os.path.lexists(final):
-        displaced = self._temporary_name(f'replaced-{step:08d}')
-        os.rename(final, displaced)
-      os.rename(temporary, final)
-      _fsync_directory(self.directory)
-    except BaseException:
-      if displaced is not None and not os.path.lexists(final):
-        os.rename(displaced, final)
-      shutil.rmtree(temporary, ignore_errors=True)
-      raise
     logging.info('Saved checkpoint %s.', final)
     self._prune()
     return final

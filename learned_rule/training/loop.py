@@ -1,252 +1,182 @@
-"""The meta-training run: steps, checkpoints, exports, summaries, evaluation.
+"""The meta-training run: θ updates and what happens around them.
 
-``train`` resumes from the newest complete checkpoint in ``ROOT_DIR/ckpt``
-if there is one, then repeats :meth:`MetaTrainer.train_step`, and now and
-then writes a resumable checkpoint (θ, Adam slots, step, RNG and the tasks
-in flight), exports θ as a SavedModel to ``ROOT_DIR/export`` (θ-init goes
-to ``ROOT_DIR/export_init``, the baseline of paired evaluations), writes
-TensorBoard summaries to ``ROOT_DIR/summaries`` and runs a paired, fixed-seed
-evaluation on held-out data.
+``train`` builds the rule, the task distribution and the
+:class:`MetaTrainer` from gin, resumes from the newest complete checkpoint
+in ``ROOT_DIR/ckpt`` if there is one, then repeats
+:meth:`MetaTrainer.train_step`. Around the steps, periodic triggers (a
+:class:`schedule.Schedule`, set from flags) write TensorBoard summaries and
+filter images, run the held-out evaluation that the caller passes in,
+checkpoint the trainer and export θ as a SavedModel. θ-init is exported
+once to ``ROOT_DIR/export_init``, the baseline of paired evaluations.
+
+Training knows nothing of evaluation: a binary builds it and hands it over
+as ``evaluation``, a callable ``(rule, init_rule) → {tag: value}`` (see
+``evaluation/held_out.py``).
 """
 
-import dataclasses
-import os
 import time
 
 import gin
 import keras
-import numpy as np
-import tensorflow as tf
 
-from learned_rule import base_model
 from learned_rule import export
 from learned_rule import progress as progress_lib
-from learned_rule import tasks as tasks_lib
-from learned_rule.data import registry
-from learned_rule.evaluation import paired
+from learned_rule import run_dirs
+from learned_rule import task_distribution as task_distribution_lib
 from learned_rule.rule import config as config_lib
 from learned_rule.rule import rule as rule_lib
 from learned_rule.training import checkpoints
 from learned_rule.training import meta_trainer as meta_trainer_lib
+from learned_rule.training import provenance
+from learned_rule.training import schedule as schedule_lib
 from learned_rule.training import summaries
 
-
-@gin.configurable
-@dataclasses.dataclass(frozen=True)
-class HeldOutEvaluation:
-  """The periodic paired evaluation on held-out data (ours).
-
-  Attributes:
-    dataset: A dataset meta-training never sees (its 'held_out' split).
-    seeds: Base-model seeds; every rule is scored on the same ones.
-    steps: Rule applications before scoring.
-    widths: Base-model widths.
-    batch_size: Unlabeled batch size.
-  """
-
-  dataset: str = 'digits'
-  seeds: tuple = (0, 1, 2, 3)
-  steps: int = 200
-  widths: tuple = (64, 64, 64, 32)
-  batch_size: int = 64
-
-  def run(self, rules):
-    data = registry.load_for(registry.HELD_OUT, self.dataset)
-    return paired.paired_evaluation(
-        rules, data, self.seeds, self.steps, widths=self.widths,
-        batch_size=self.batch_size, eval_draws=2)
+# Ours: the length of a run whose config does not say (`train.num_steps`).
+DEFAULT_NUM_STEPS = 1000
 
 
-def _task_from_json(values):
-  values = dict(values)
-  for name in ('classes', 'widths'):
-    values[name] = tuple(values[name])
-  return tasks_lib.Task(**values)
+def _copy_of(rule):
+  """A second rule of ``rule``'s configuration holding its current θ."""
+  copy = rule_lib.UnsupervisedUpdate(rule.config)
+  for target, source in zip(copy.trainable_variables,
+                            rule.trainable_variables):
+    target.assign(source)
+  return copy
 
 
-def _rng_from_json(state):
-  rng = np.random.default_rng()
-  rng.bit_generator.state = state
-  return rng
+class _Run:
+  """The actions of one ``train`` call, each run by a trigger."""
+
+  def __init__(self, root_dir, trainer, init_rule, seed, evaluation, log):
+    self.root_dir = root_dir
+    self.trainer = trainer
+    self.init_rule = init_rule
+    self.seed = seed
+    self.evaluation = evaluation
+    self.log = log
+    distribution = trainer.distribution
+    self.training_range = provenance.meta_training_range(
+        distribution, trainer.rule.config)
+    self.depths = provenance.export_depths(distribution)
+    self.manager = None
+    self.writer = None
+    self.outcome = {}
+
+  def export(self, rule, name, step):
+    path = export.export_rule(
+        rule, run_dirs.path(self.root_dir, name), depths=self.depths,
+        metadata=provenance.export_metadata(step, self.seed,
+                                            self.training_range))
+    self.log(f'step {step}: exported θ to {path}')
+
+  def export_theta(self, step):
+    self.export(self.trainer.rule, run_dirs.EXPORT, step)
+
+  def checkpoint(self, step):
+    del step  # The trainer's own.
+    self.trainer.save(self.manager)
+
+  def summaries(self, step):
+    outcome = dict(self.outcome)
+    by_dataset = outcome.pop('losses_by_dataset', [])
+    self.writer.scalars(step, outcome)
+    for dataset, loss, accuracy in by_dataset:
+      self.writer.scalars(step, {f'meta_loss/{dataset}': loss,
+                                 f'few_shot_accuracy/{dataset}': accuracy})
+
+  def filters(self, step):
+    found = self.trainer.first_layer_filters()
+    if found is not None:
+      kernel, shape, permutation = found
+      self.writer.filters(step, 'first_layer_filters', kernel, shape,
+                          permutation=permutation)
+
+  def evaluate(self, step):
+    scalars = self.evaluation(self.trainer.rule, self.init_rule)
+    self.writer.scalars(step, scalars)
+    self.log(f'step {step}: held-out evaluation ' + ', '.join(
+        f'{tag.split("/", 1)[1]} {value:.3f}'
+        for tag, value in scalars.items()))
 
 
-def save_checkpoint(manager, trainer):
-  """Writes everything needed to resume ``trainer`` exactly."""
-  arrays = {f'theta/{i}': v.numpy()
-            for i, v in enumerate(trainer.rule.trainable_variables)}
-  arrays.update({f'optimizer/{i}': np.asarray(v.numpy())
-                 for i, v in enumerate(trainer.optimizer.variables)})
-  workers = []
-  for w, worker in enumerate(trainer.workers):
-    for i, value in enumerate(tf.nest.flatten(worker.state)):
-      arrays[f'task/{w}/{i}'] = value.numpy()
-    workers.append({'task': dataclasses.asdict(worker.task),
-                    'unrolls_done': worker.unrolls_done,
-                    'rng': worker.rng.bit_generator.state})
-  metadata = {
-      'step': trainer.step,
-      'rule_config': trainer.rule.config.to_dict(),
-      'rng': trainer.rng.bit_generator.state,
-      'skipped_tasks': trainer.skipped_tasks,
-      'skipped_updates': trainer.skipped_updates,
-      'workers': workers,
-  }
-  return manager.save(trainer.step, arrays, metadata)
-
-
-def restore_checkpoint(manager, trainer):
-  """Restores the newest complete checkpoint; returns its step or None."""
-  if manager.latest() is None:
-    return None
-  step, arrays, metadata = manager.restore()
-  checkpoints.check_compatible(metadata['rule_config'],
-                               trainer.rule.config.to_dict())
-  for i, variable in enumerate(trainer.rule.trainable_variables):
-    variable.assign(arrays[f'theta/{i}'])
-  for i, variable in enumerate(trainer.optimizer.variables):
-    variable.assign(arrays[f'optimizer/{i}'])
-  trainer.step = metadata['step']
-  trainer.rng = _rng_from_json(metadata['rng'])
-  trainer.skipped_tasks = metadata['skipped_tasks']
-  trainer.skipped_updates = metadata['skipped_updates']
-  trainer.workers = []
-  for w, record in enumerate(metadata['workers']):
-    task = _task_from_json(record['task'])
-    model = trainer.model_for(task)
-    template = base_model.initial_state(
-        model.input_dim, task.widths, 0,
-        memory_size=trainer.rule.config.memory_size)
-    flat = [tf.constant(arrays[f'task/{w}/{i}'])
-            for i in range(len(tf.nest.flatten(template)))]
-    trainer.workers.append(meta_trainer_lib.Worker(
-        task, model, tf.nest.pack_sequence_as(template, flat),
-        _rng_from_json(record['rng']), record['unrolls_done']))
-  return step
-
-
-def _log_evaluation(writer, step, results, log):
-  """Writes the paired differences trained − θ-init and trained − random."""
-  for baseline in ('init', 'random_init'):
-    difference, error = paired.paired_difference(results, 'trained',
-                                                 baseline)
-    writer.scalars(step, {f'held_out/trained_minus_{baseline}': difference,
-                          f'held_out/trained_minus_{baseline}_stderr': error})
-  means = {name: float(np.mean(values['ridge_accuracy']))
-           for name, values in results.items()}
-  writer.scalars(step, {f'held_out/ridge_accuracy/{name}': value
-                        for name, value in means.items()})
-  log(f'step {step}: held-out ridge accuracy ' + ', '.join(
-      f'{name} {value:.3f}' for name, value in means.items()))
-
-
-@gin.configurable(denylist=['root_dir', 'num_steps', 'seed'])
-def train(root_dir, num_steps, seed=0, checkpoint_every_steps=50,
-          checkpoint_every_minutes=10.0, keep_checkpoints=3,
-          export_every_steps=100, summary_every_steps=1,
-          filters_every_steps=50, evaluate_every_steps=0,
-          max_minutes=None, evaluation=None, log=print):
+@gin.configurable(allowlist=['num_steps'])
+def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
+          evaluation=None, log=print):
   """Meta-trains a rule (gin: ``RuleConfig``, ``TaskDistribution``, ...).
 
   Args:
     root_dir: Run directory; created if needed, resumed if it holds
       checkpoints.
-    num_steps: Total meta-training steps (θ updates) of the run.
+    num_steps: Total θ updates of the run (gin: ``train.num_steps``; a
+      caller's value wins).
     seed: Seeds θ-init and the task sampling.
-    checkpoint_every_steps: Resumable checkpoint interval in steps...
-    checkpoint_every_minutes: ...or in minutes, whichever comes first.
-    keep_checkpoints: Complete checkpoints kept.
-    export_every_steps: SavedModel export interval (and at the end).
-    summary_every_steps: TensorBoard scalar interval.
-    filters_every_steps: First-layer filter image interval.
-    evaluate_every_steps: Paired held-out evaluation interval; 0 = never.
-    max_minutes: Wall-clock budget of this call, counted from its start;
-      when it is spent the run checkpoints, exports and stops (a later call
-      resumes it). None: no budget.
-    evaluation: A :class:`HeldOutEvaluation`.
+    schedule: A :class:`schedule.Schedule` (default: its defaults).
+    evaluation: Optional callable ``(rule, init_rule) → {tag: value}``, run
+      every ``schedule.evaluate_every_steps``; if it has ``check_fits``,
+      that is called with the rule before any step.
     log: Called with progress messages.
 
   Returns:
     The trained :class:`UnsupervisedUpdate`.
   """
-  if max_minutes is not None and not max_minutes > 0:
-    raise ValueError(f'`max_minutes` must be > 0, got {max_minutes}.')
-  deadline = (None if max_minutes is None else
-              time.monotonic() + 60 * max_minutes)
+  schedule = schedule or schedule_lib.Schedule()
+  if num_steps < 0:
+    raise ValueError(f'`num_steps` must be >= 0, got {num_steps}.')
+  if schedule.evaluate_every_steps and evaluation is None:
+    raise ValueError('`evaluate_every_steps` is set but no evaluation was '
+                     'given.')
+  deadline = schedule.deadline(time.monotonic())
   checkpoints.check_writable(root_dir)
   keras.utils.set_random_seed(seed)
   rule = rule_lib.UnsupervisedUpdate(config_lib.RuleConfig())
-  init_rule = rule_lib.UnsupervisedUpdate(rule.config)
-  for target, source in zip(init_rule.trainable_variables,
-                            rule.trainable_variables):
-    target.assign(source)
-  distribution = tasks_lib.TaskDistribution()
+  init_rule = _copy_of(rule)
+  distribution = task_distribution_lib.TaskDistribution()
   for name in distribution.dataset_names:
     distribution.load_data(name)  # Fails now if a dataset is missing.
   trainer = meta_trainer_lib.MetaTrainer(rule, distribution, seed=seed)
-  manager = checkpoints.CheckpointManager(os.path.join(root_dir, 'ckpt'),
-                                          keep=keep_checkpoints)
-  resumed = restore_checkpoint(manager, trainer)
+  if hasattr(evaluation, 'check_fits'):
+    evaluation.check_fits(rule)
+  run = _Run(root_dir, trainer, init_rule, seed, evaluation, log)
+  run.manager = checkpoints.CheckpointManager(
+      run_dirs.path(root_dir, run_dirs.CHECKPOINTS),
+      keep=schedule.keep_checkpoints)
+  resumed = trainer.restore(run.manager)
   if resumed is not None:
-    log(f'Resumed from step {resumed} ({manager.latest()}).')
-  writer = summaries.SummaryWriter(os.path.join(root_dir, 'summaries'))
-  summaries.write_operative_config(root_dir, writer, trainer.step)
-  evaluation = evaluation or HeldOutEvaluation()
-  depths = sorted({n + 1 for n in distribution.num_hidden_layers} |
-                  {len(evaluation.widths)})
-
-  def export_now():
-    path = export.export_rule(
-        rule, os.path.join(root_dir, 'export'), depths=depths,
-        metadata={'step': trainer.step, 'seed': seed,
-                  'config': gin.operative_config_str()})
-    log(f'step {trainer.step}: exported θ to {path}')
-
-  init_dir = os.path.join(root_dir, 'export_init')
-  if not os.path.exists(init_dir):  # θ-init, the paired baseline.
-    export.export_rule(init_rule, init_dir, depths=depths,
-                       metadata={'step': 0, 'seed': seed})
-  bar = progress_lib.Progress(num_steps - trainer.step, 'meta-training')
-  last_checkpoint = time.monotonic()
+    log(f'Resumed from step {resumed} ({run.manager.latest()}).')
+  run.writer = summaries.SummaryWriter(
+      run_dirs.path(root_dir, run_dirs.SUMMARIES))
+  # Every configurable has been built (the caller's evaluation too).
+  summaries.write_operative_config(root_dir, run.writer, trainer.step)
+  if not export.is_export(run_dirs.path(root_dir, run_dirs.EXPORT_INIT)):
+    run.export(init_rule, run_dirs.EXPORT_INIT, 0)
+  triggers = [
+      schedule_lib.Periodic(run.summaries, schedule.summary_every_steps),
+      schedule_lib.Periodic(run.filters, schedule.filters_every_steps),
+      schedule_lib.Periodic(run.evaluate, schedule.evaluate_every_steps),
+      schedule_lib.Periodic(run.checkpoint, schedule.checkpoint_every_steps,
+                            schedule.checkpoint_every_minutes, at_end=True),
+      schedule_lib.Periodic(run.export_theta, schedule.export_every_steps,
+                            at_end=True),
+  ]
+  bar = progress_lib.Progress(max(num_steps - trainer.step, 0),
+                              'meta-training')
   while trainer.step < num_steps:
     started = time.monotonic()
-    outcome = trainer.train_step()
-    outcome['steps_per_second'] = 1.0 / (time.monotonic() - started)
-    by_dataset = outcome.pop('losses_by_dataset')
-    step = trainer.step
-    if step % summary_every_steps == 0:
-      writer.scalars(step, outcome)
-      for dataset, loss, accuracy in by_dataset:
-        writer.scalars(step, {f'meta_loss/{dataset}': loss,
-                              f'few_shot_accuracy/{dataset}': accuracy})
-    if filters_every_steps and step % filters_every_steps == 0 and (
-        trainer.workers):
-      worker = trainer.workers[0]
-      data = distribution.load_data(worker.task)
-      layer = worker.state[base_model.LAYERS][0]
-      writer.filters(step, 'first_layer_filters',
-                     layer[base_model.KERNEL].numpy(), data.shape,
-                     permutation=worker.state[base_model.PERMUTATION].numpy())
-    if evaluate_every_steps and step % evaluate_every_steps == 0:
-      _log_evaluation(writer, step,
-                      evaluation.run({'trained': rule, 'init': init_rule}),
-                      log)
-    bar.update(1, {'loss': outcome['meta_loss']})
+    run.outcome = trainer.train_step()
+    run.outcome['steps_per_second'] = 1.0 / (time.monotonic() - started)
     out_of_time = deadline is not None and time.monotonic() > deadline
-    if (step % checkpoint_every_steps == 0 or step == num_steps or
-        out_of_time or
-        time.monotonic() - last_checkpoint > 60 * checkpoint_every_minutes):
-      save_checkpoint(manager, trainer)
-      last_checkpoint = time.monotonic()
-    if step % export_every_steps == 0 or step == num_steps or out_of_time:
-      export_now()
-    writer.flush()
+    last = out_of_time or trainer.step == num_steps
+    for trigger in triggers:
+      trigger(trainer.step, last)
+    run.writer.flush()
+    bar.update(1, {'loss': run.outcome['meta_loss']})
     if out_of_time:
-      log(f'step {step}: the {max_minutes:g}-minute budget is spent; '
-          'stopping (run again to resume).')
+      log(f'step {trainer.step}: the {schedule.max_minutes:g}-minute budget '
+          'is spent; stopping (run again to resume).')
       break
   if resumed is not None and resumed >= num_steps:
     log(f'Nothing to do: the run is at step {resumed} of {num_steps}.')
-  writer.close()
+  run.writer.close()
   log(f'Done at step {trainer.step}: {trainer.skipped_tasks} task gradients '
       f'and {trainer.skipped_updates} updates skipped as non-finite.')
   return rule

@@ -8,9 +8,12 @@ of a truncation is the sum of the meta-objective over its k new states,
 paper eq. 1), averages the finite ones, clips their global norm and applies
 them to θ with Adam.
 
-The two halves are separate functions, so that a ``tf.distribute`` strategy
-can drive them: :meth:`MetaTrainer.task_gradient` computes a truncated
-meta-gradient for one task, :meth:`MetaTrainer.apply_gradients` updates θ.
+The two halves are separate methods: :meth:`MetaTrainer.task_gradient`
+computes a truncated meta-gradient for one task,
+:meth:`MetaTrainer.apply_gradients` updates θ. The trainer owns its state
+(θ, the meta-optimizer's slots, the step and skip counters, the task RNG and
+the tasks in flight) and writes and reads it whole with :meth:`save` and
+:meth:`restore`.
 """
 
 import dataclasses
@@ -23,6 +26,8 @@ import tensorflow as tf
 from learned_rule import base_model
 from learned_rule import inner_loop as inner_loop_lib
 from learned_rule import tasks as tasks_lib
+from learned_rule.data import transforms
+from learned_rule.training import checkpoints
 
 
 class TrainingError(RuntimeError):
@@ -69,7 +74,25 @@ class TaskGradient:
   accuracy: float = float('nan')
 
 
-@gin.configurable(denylist=['rule', 'distribution'])
+def _rng_state(rng):
+  return rng.bit_generator.state
+
+
+def _rng_from_state(state):
+  rng = np.random.default_rng()
+  rng.bit_generator.state = state
+  return rng
+
+
+def _task_from_json(values):
+  values = dict(values)
+  for name in ('classes', 'widths'):
+    values[name] = tuple(values[name])
+  return tasks_lib.Task(**values)
+
+
+@gin.configurable(denylist=['rule', 'distribution', 'seed', 'optimizer',
+                            'inner_loop'])
 class MetaTrainer:
   """Meta-trains ``rule`` on tasks from ``distribution``.
 
@@ -138,7 +161,7 @@ class MetaTrainer:
     # carries this task's own (spec §2.3).
     state = base_model.initial_state(
         model.input_dim, task.widths, task.seed,
-        permutation=base_model.permutation_for(model.input_dim,
+        permutation=transforms.permutation_for(model.input_dim,
                                                task.permutation_seed),
         memory_size=self.rule.config.memory_size, dtype=model.compute_dtype)
     return Worker(task, model, state, task.batch_rng())
@@ -146,6 +169,83 @@ class MetaTrainer:
   def fill_workers(self):
     while len(self.workers) < self.tasks_in_flight:
       self.workers.append(self.new_worker())
+
+  def first_layer_filters(self):
+    """``(kernel [D, n], image shape, permutation)`` of the first task in
+    flight, for filter images; None when no task is in flight."""
+    if not self.workers:
+      return None
+    worker = self.workers[0]
+    layer = worker.state[base_model.LAYERS][0]
+    return (layer[base_model.KERNEL].numpy(),
+            self.distribution.load_data(worker.task).shape,
+            worker.state[base_model.PERMUTATION].numpy())
+
+  # -- Resumable state. --------------------------------------------------------
+
+  def save(self, manager):
+    """Writes everything needed to resume exactly to a checkpoint of
+    :attr:`step`; returns its path.
+
+    Args:
+      manager: A :class:`checkpoints.CheckpointManager`.
+    """
+    arrays = {f'theta/{i}': v.numpy()
+              for i, v in enumerate(self.rule.trainable_variables)}
+    arrays.update({f'optimizer/{i}': np.asarray(v.numpy())
+                   for i, v in enumerate(self.optimizer.variables)})
+    workers = []
+    for w, worker in enumerate(self.workers):
+      for i, value in enumerate(tf.nest.flatten(worker.state)):
+        arrays[f'task/{w}/{i}'] = value.numpy()
+      workers.append({'task': dataclasses.asdict(worker.task),
+                      'unrolls_done': worker.unrolls_done,
+                      'rng': _rng_state(worker.rng)})
+    metadata = {
+        'step': self.step,
+        'rule_config': self.rule.config.to_dict(),
+        'rng': _rng_state(self.rng),
+        'skipped_tasks': self.skipped_tasks,
+        'skipped_updates': self.skipped_updates,
+        'workers': workers,
+    }
+    return manager.save(self.step, arrays, metadata)
+
+  def restore(self, manager):
+    """Restores the newest complete checkpoint of ``manager``.
+
+    Returns:
+      The restored step, or None if there is no checkpoint.
+
+    Raises:
+      CheckpointError: The checkpoint holds another rule configuration.
+    """
+    if manager.latest() is None:
+      return None
+    step, arrays, metadata = manager.restore()
+    checkpoints.check_compatible(metadata['rule_config'],
+                                 self.rule.config.to_dict())
+    for i, variable in enumerate(self.rule.trainable_variables):
+      variable.assign(arrays[f'theta/{i}'])
+    for i, variable in enumerate(self.optimizer.variables):
+      variable.assign(arrays[f'optimizer/{i}'])
+    self.step = metadata['step']
+    self.rng = _rng_from_state(metadata['rng'])
+    self.skipped_tasks = metadata['skipped_tasks']
+    self.skipped_updates = metadata['skipped_updates']
+    self.workers = []
+    for w, record in enumerate(metadata['workers']):
+      task = _task_from_json(record['task'])
+      model = self.model_for(task)
+      template = base_model.initial_state(
+          model.input_dim, task.widths, 0,
+          memory_size=self.rule.config.memory_size)
+      flat = [tf.constant(arrays[f'task/{w}/{i}'])
+              for i in range(len(tf.nest.flatten(template)))]
+      self.workers.append(Worker(
+          task, model, tf.nest.pack_sequence_as(template, flat),
+          _rng_from_state(record['rng']), record['unrolls_done']))
+    return step
 
   # -- The two halves of a step. ----------------------------------------------
 

@@ -21,8 +21,8 @@ import tensorflow as tf
 from tensorflow.core.framework import summary_pb2  # pylint: disable=g-direct-tensorflow-import
 
 from learned_rule import atomic_files
+from learned_rule import run_dirs
 
-CONFIG_FILE = 'config.gin'
 CONFIG_TAG = 'config/operative_gin'
 SCALARS_PLUGIN = 'scalars'
 TEXT_PLUGIN = 'text'
@@ -177,8 +177,9 @@ def config_markdown(config):
 def write_operative_config(run_dir, writer=None, step=0):
   """Writes gin's operative config to ``run_dir/config.gin`` and TensorBoard.
 
-  Call it after the first step: the operative config only holds the
-  configurables that have been called. The file is replaced atomically.
+  Call it once every configurable of the run has been built (the
+  operative config only holds the configurables that have been called).
+  The file is replaced atomically.
 
   Args:
     run_dir: The run directory (created if needed).
@@ -190,7 +191,7 @@ def write_operative_config(run_dir, writer=None, step=0):
   """
   config = gin.operative_config_str()
   path = atomic_files.write_text(
-      os.path.join(os.fspath(run_dir), CONFIG_FILE), config)
+      run_dirs.path(os.fspath(run_dir), run_dirs.OPERATIVE_CONFIG), config)
   if writer is not None:
     writer.text(step, CONFIG_TAG, config_markdown(config))
   return path

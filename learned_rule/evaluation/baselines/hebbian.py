@@ -21,7 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from learned_rule import activations as activations_lib
-from learned_rule import base_model
+from learned_rule import local_dense
+from learned_rule.evaluation import method_names
 from learned_rule.evaluation import protocol
 
 # Our choice: the step size η of Oja's rule. The discrete rule settles at
@@ -95,7 +96,7 @@ def _layer_output(weights, inputs, activation):
   """``act(BN(x W))`` with batch statistics and no scale (spec §2.2)."""
   linear = inputs @ weights
   normalised = (linear - linear.mean(axis=0)) / np.sqrt(
-      linear.var(axis=0) + base_model.BATCH_NORM_EPSILON)
+      linear.var(axis=0) + local_dense.BATCH_NORM_EPSILON)
   return np.asarray(activation(tf.constant(normalised)))
 
 
@@ -115,7 +116,7 @@ class OjaRule(protocol.UnsupervisedMethod):
     ValueError: If η is not a finite positive number.
   """
 
-  name = 'hebbian'
+  name = method_names.HEBBIAN
 
   def __init__(self, learning_rate=LEARNING_RATE):
     if not (np.isfinite(learning_rate) and learning_rate > 0):
@@ -128,7 +129,7 @@ class OjaRule(protocol.UnsupervisedMethod):
     sizes = (setting.data.input_dim,) + setting.widths
     weights = tuple(
         _truncated_normal(rng, (fan_in, width),
-                          base_model.KERNEL_INIT_STDDEV)
+                          local_dense.KERNEL_INIT_STDDEV)
         for fan_in, width in zip(sizes, sizes[1:]))
     return weights, activations_lib.get(setting.activation)
 

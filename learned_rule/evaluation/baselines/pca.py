@@ -29,6 +29,7 @@ import dataclasses
 import gin
 import numpy as np
 
+from learned_rule.evaluation import method_names
 from learned_rule.evaluation import protocol
 
 # Our choice: eigenvalues of the scatter matrix below this fraction of the
@@ -101,7 +102,7 @@ def _centred_statistics(examples):
 class PCAFeatures(protocol.UnsupervisedMethod):
   """Projection onto the top principal components of the unlabeled data."""
 
-  name = 'pca'
+  name = method_names.PCA
 
   def start(self, setting):
     rng = np.random.default_rng([setting.seed, SAMPLE_KEY])

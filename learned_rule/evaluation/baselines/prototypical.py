@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from learned_rule import activations as activations_lib
 from learned_rule import base_model
+from learned_rule import local_dense
 from learned_rule.data import sampling
 
 # Spec §2.1: the evaluation base model, 4 × 128 hidden units and a 32-unit
@@ -234,7 +235,7 @@ class PrototypicalNetwork:
     """Top-layer activations ``[N, widths[-1]]`` of a batch ``[N, D]``."""
     x = inputs
     for kernel, offset in zip(self._kernels, self._offsets):
-      _, x = base_model.dense_batch_norm(x, kernel, offset, self.activation)
+      _, x = local_dense.dense_batch_norm(x, kernel, offset, self.activation)
     return x
 
   def _episode_logits(self, support_x, support_y, query_x, num_classes):

@@ -11,6 +11,7 @@ initialisation and prototypical networks (spec §8.2).
 import gin
 import numpy as np
 
+from learned_rule.evaluation import method_names
 from learned_rule.evaluation import protocol
 
 
@@ -18,7 +19,7 @@ from learned_rule.evaluation import protocol
 class RawInputs(protocol.UnsupervisedMethod):
   """Features = inputs, ``[N, D]``; the unlabeled stream is ignored."""
 
-  name = 'raw_inputs'
+  name = method_names.RAW_INPUTS
 
   def start(self, setting):
     return None

@@ -21,6 +21,8 @@ import tensorflow as tf
 
 from learned_rule import activations as activations_lib
 from learned_rule import base_model
+from learned_rule import local_dense
+from learned_rule.evaluation import method_names
 from learned_rule.evaluation import protocol
 
 # Adam learning rate. Spec §8.2 gives no details of this baseline; 1e-3 is
@@ -78,7 +80,7 @@ class StackedClassifiers(keras.Model):
       mean, variance = tf.nn.moments(linear, axes=[1], keepdims=True)
       x = self.activation(
           (linear - mean) * tf.math.rsqrt(
-              variance + base_model.BATCH_NORM_EPSILON) +
+              variance + local_dense.BATCH_NORM_EPSILON) +
           offset[:, tf.newaxis, :])
     logits = tf.matmul(x, self.head_kernel) + self.head_bias[:, tf.newaxis]
     return x, logits
@@ -106,7 +108,7 @@ class SupervisedBackprop(protocol.FeatureMethod):
       trajectory (row ``t`` is the loss at step ``t``).
   """
 
-  name = 'supervised'
+  name = method_names.SUPERVISED
 
   def __init__(self, learning_rate=LEARNING_RATE):
     if not learning_rate > 0:

@@ -33,7 +33,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import base_model
+from learned_rule import local_dense
+from learned_rule.evaluation import method_names
 from learned_rule.evaluation import protocol
 
 # Adam learning rate. Spec §8.2 gives no details of the VAE; 1e-3 is our
@@ -74,12 +75,12 @@ class VaeState:
                        _SEED_STRIDE))
     hidden, latent = widths[:-1], widths[-1]
     self.encoder_layers = [
-        base_model.LocalDense(width, activation, seed=next(seeds))
+        local_dense.LocalDense(width, activation, seed=next(seeds))
         for width in hidden]
     self.mean_head = _linear(latent, next(seeds))
     self.log_variance_head = _linear(latent, next(seeds))
     self.decoder_layers = [
-        base_model.LocalDense(width, activation, seed=next(seeds))
+        local_dense.LocalDense(width, activation, seed=next(seeds))
         for width in reversed(hidden)]
     self.output_layer = _linear(input_dim, next(seeds))
     self._build(input_dim, latent)
@@ -190,7 +191,7 @@ class VariationalAutoencoder(protocol.UnsupervisedMethod):
     learning_rate: Adam learning rate (ours, spec §8.2 gives none).
   """
 
-  name = 'vae'
+  name = method_names.VAE
 
   def __init__(self, learning_rate=LEARNING_RATE):
     if not learning_rate > 0:

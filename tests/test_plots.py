@@ -1,4 +1,5 @@
-"""Tests of learned_rule.viz: every figure is a readable PNG of the data."""
+"""Tests of learned_rule.evaluation.plots: every figure is a readable PNG of
+the data."""
 
 import os
 
@@ -6,7 +7,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from learned_rule import viz
+from learned_rule.evaluation import plots
 from learned_rule.evaluation import results
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
@@ -47,7 +48,7 @@ def only_file(directory):
 def test_curves_have_one_line_and_band_per_method(tmp_path):
   summary = make_summary(('learned_rule', 'vae', 'random_init'))
   path = tmp_path / 'new' / 'curves.png'
-  figure = viz.plot_curves(summary, path)
+  figure = plots.plot_curves(summary, path)
   axes = figure.axes[0]
   assert len(axes.get_lines()) == 3
   assert len(axes.collections) == 3  # One 95% CI band per method.
@@ -66,11 +67,11 @@ def test_curves_have_one_line_and_band_per_method(tmp_path):
 def test_curves_need_an_unambiguous_dataset(tmp_path):
   summary = make_summary(('learned_rule',), datasets=('digits', 'mnist'))
   with pytest.raises(ValueError, match='ambiguous'):
-    viz.plot_curves(summary, tmp_path / 'x.png')
+    plots.plot_curves(summary, tmp_path / 'x.png')
   with pytest.raises(ValueError, match='matches nothing'):
-    viz.plot_curves(summary, tmp_path / 'x.png', dataset='imdb_reviews')
-  figure = viz.plot_curves(make_summary(('a',), seeds=(0,)) + summary,
-                           tmp_path / 'one.png', dataset='mnist')
+    plots.plot_curves(summary, tmp_path / 'x.png', dataset='imdb_reviews')
+  figure = plots.plot_curves(make_summary(('a',), seeds=(0,)) + summary,
+                             tmp_path / 'one.png', dataset='mnist')
   assert len(figure.axes[0].get_lines()) == 1
   read_png(tmp_path / 'one.png')
 
@@ -81,8 +82,8 @@ def test_filter_grid_has_one_row_per_step(tmp_path, shape):
   size = int(np.prod(shape))
   history = [(step, rng.normal(size=(size, 12))) for step in (0, 10, 100)]
   path = tmp_path / 'filters.png'
-  figure = viz.plot_filter_grid(history, shape, path, 'first layer')
-  assert len(figure.axes) == 3 * viz.NUM_FILTERS
+  figure = plots.plot_filter_grid(history, shape, path, 'first layer')
+  assert len(figure.axes) == 3 * plots.NUM_FILTERS
   shown = figure.axes[0].get_images()[0].get_array()
   # Each filter is scaled to its own range [0, 1].
   assert float(np.min(shown)) == 0.0 and float(np.max(shown)) == 1.0
@@ -92,17 +93,17 @@ def test_filter_grid_has_one_row_per_step(tmp_path, shape):
 
 def test_filter_grid_rejects_mismatched_weights(tmp_path):
   with pytest.raises(ValueError, match='expected'):
-    viz.plot_filter_grid([(0, np.zeros((15, 3)))], (4, 4), tmp_path / 'f.png',
-                         'bad')
+    plots.plot_filter_grid([(0, np.zeros((15, 3)))], (4, 4),
+                           tmp_path / 'f.png', 'bad')
   with pytest.raises(ValueError, match='empty'):
-    viz.plot_filter_grid([], (4, 4), tmp_path / 'f.png', 'bad')
+    plots.plot_filter_grid([], (4, 4), tmp_path / 'f.png', 'bad')
 
 
 def test_bars_group_methods_by_variant(tmp_path):
   summary = make_summary(('learned_rule', 'learned_rule/permuted',
                           'prototypical', 'prototypical/permuted'))
   path = tmp_path / 'bars.png'
-  figure = viz.plot_bars(summary, path, step=100)
+  figure = plots.plot_bars(summary, path, step=100)
   axes = figure.axes[0]
   assert [label.get_text() for label in axes.get_xticklabels()] == [
       'learned_rule', 'prototypical']
@@ -114,7 +115,7 @@ def test_bars_group_methods_by_variant(tmp_path):
   np.testing.assert_allclose(heights, expected)
   read_png(path)
   with pytest.raises(ValueError, match='step 7'):
-    viz.plot_bars(summary, tmp_path / 'none.png', step=7)
+    plots.plot_bars(summary, tmp_path / 'none.png', step=7)
 
 
 def test_sweep_plot_has_one_line_per_method(tmp_path):
@@ -127,9 +128,9 @@ def test_sweep_plot_has_one_line_per_method(tmp_path):
       for step in (0, 5) for seed in (0, 1, 2)]
   summary = results.summarize(records)
   path = tmp_path / 'sweep.png'
-  figure = viz.plot_sweep(summary, path, ['8-4 relu', '16-4 relu',
-                                          '32-4 relu'])
+  figure = plots.plot_sweep(summary, path, ['8-4 relu', '16-4 relu',
+                                            '32-4 relu'])
   assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
   assert len(figure.axes[0].get_legend().get_texts()) == 2
   with pytest.raises(ValueError, match='not one of'):
-    viz.plot_sweep(summary, path, ['8-4 relu'], dataset='mnist')
+    plots.plot_sweep(summary, path, ['8-4 relu'], dataset='mnist')

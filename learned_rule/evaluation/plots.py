@@ -1,4 +1,4 @@
-"""PNG figures of transfer evaluations: curves, filter grids, bar plots.
+"""PNG figures of transfer evaluations: curves, filters, bars, sweeps.
 
 Every figure is drawn with matplotlib's non-interactive 'Agg' backend (no
 display needed) and written atomically: saved to a temporary file in the
@@ -18,15 +18,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from learned_rule import atomic_files
+from learned_rule.evaluation import method_names
 from learned_rule.evaluation import results
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 # Filters shown per row of a filter grid (paper Fig. 6 shows first-layer
 # filters of the base model after 10k rule applications, spec §8.1).
 NUM_FILTERS = 10
-# Suffix separating a method from its variant, e.g. 'learned_rule/permuted'
-# (the input-permutation comparison of spec §7.3).
-VARIANT_SEPARATOR = '/'
+# Resolution of every PNG (ours).
 DPI = 100
 
 
@@ -193,7 +192,7 @@ def plot_filter_grid(history, shape, path, title, num_filters=NUM_FILTERS):
 
 
 def _split_variant(method, base_label):
-  base, separator, variant = method.partition(VARIANT_SEPARATOR)
+  base, separator, variant = method.partition(method_names.VARIANT_SEPARATOR)
   return base, (variant if separator else base_label)
 
 
@@ -245,7 +244,7 @@ def plot_bars(summary, path, metric='ridge_accuracy', step=None, dataset=None,
     heights, errors, positions = [], [[], []], []
     for position, group in enumerate(groups):
       method = group if variant == base_label else (
-          f'{group}{VARIANT_SEPARATOR}{variant}')
+          f'{group}{method_names.VARIANT_SEPARATOR}{variant}')
       if method not in chosen:
         continue
       (mean,), (low,), (high,) = _mean_and_interval([chosen[method]], metric)

@@ -1,0 +1,170 @@
+"""What an evaluation run reports, from the cells it finished.
+
+``results.json`` (summaries with per-seed values, records and metadata:
+the rule, θ-init, the git revision, the config), ``results.md`` (tables of
+the few-shot accuracies and the paper's claims checked on this run, spec
+§8.3) and PNG plots under ``plots/``: accuracy curves per dataset ×
+architecture, first-layer filters over training for image data (paper
+Fig. 6), and, with several architectures, a sweep plot (paper Fig. 5).
+"""
+
+import os
+import subprocess
+
+from learned_rule import atomic_files
+from learned_rule import run_dirs
+from learned_rule.evaluation import cell_store
+from learned_rule.evaluation import measurement
+from learned_rule.evaluation import method_names
+from learned_rule.evaluation import plots
+from learned_rule.evaluation import published
+from learned_rule.evaluation import results
+
+# First-layer filters over training are drawn for these (paper Fig. 6).
+FILTER_METHODS = (method_names.LEARNED_RULE, method_names.THETA_INIT,
+                  method_names.HEBBIAN, method_names.VAE)
+
+
+def git_revision():
+  """The checkout's commit ('+dirty' with local changes), or 'unknown'."""
+  here = os.path.dirname(os.path.abspath(__file__))
+  try:
+    commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=here,
+                            capture_output=True, text=True, check=True,
+                            timeout=10).stdout.strip()
+    dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-'
+                            'files=no'], cwd=here, capture_output=True,
+                           text=True, check=True, timeout=10).stdout.strip()
+  except (OSError, subprocess.SubprocessError):
+    return 'unknown'
+  return commit + ('+dirty' if dirty else '')
+
+
+class ReportWriter:
+  """Writes the results, tables and plots of a run directory.
+
+  Args:
+    store: The run's :class:`cell_store.CellStore`.
+    source: The :class:`rule_source.RuleSource` evaluated.
+    config: The run's :class:`transfer.TransferConfig`.
+    title: Heading of ``results.md``.
+    log: Called with progress messages.
+  """
+
+  def __init__(self, store, source, config, title, log=print):
+    self.store = store
+    self.source = source
+    self.config = config
+    self.title = title
+    self.log = log
+
+  @property
+  def root_dir(self):
+    return self.store.root_dir
+
+  def compute_note(self):
+    """How much meta-training the rule had (the paper's: spec §10)."""
+    step = self.source.training.get('step')
+    return f'{step} θ updates of meta-training ({self.source.path})'
+
+  def metadata(self):
+    """What ``results.json`` says about the run besides its numbers."""
+    rule_metadata = {key: value for key, value in
+                     self.source.metadata.items() if key != 'extra'}
+    rule_metadata['training'] = {key: value for key, value in
+                                 self.source.training.items()
+                                 if key != 'config'}
+    return {'rule_path': self.source.path, 'rule': rule_metadata,
+            'theta_init': self.source.init_description,
+            'git_revision': git_revision(), 'config': self.config.to_json(),
+            'seeds': list(self.config.seeds),
+            'compute_note': self.compute_note()}
+
+  def claims(self, datasets):
+    """The paper's claims, Fig. 4 read on this run's image and text data.
+
+    Every image and text dataset of this run is read, the paper's or not;
+    the measurements name them.
+    Fig. 5 left asks about architectures beyond the rule's own
+    meta-training range, read from its export (the paper's otherwise).
+    """
+    by_modality = {'image': [], 'text': []}
+    for data in datasets.values():
+      by_modality.setdefault(data.modality, []).append(data.name)
+    limits = self.source.meta_training_range()
+    depth, width = limits or (published.META_TRAIN_MAX_DEPTH,
+                              published.META_TRAIN_MAX_WIDTH)
+    return published.build_claims(
+        image_datasets=by_modality['image'],
+        text_datasets=by_modality['text'],
+        meta_train_max_depth=depth, meta_train_max_width=width)
+
+  def write(self, datasets):
+    """results.json, results.md and plots from the finished cells.
+
+    Args:
+      datasets: Dict name → :class:`Dataset` of the run.
+
+    Returns:
+      The summary (:func:`results.summarize`) of the finished cells.
+    """
+    records = self.store.records([data.name for data in datasets.values()])
+    summary = results.summarize(records)
+    results_path = run_dirs.path(self.root_dir, run_dirs.RESULTS_JSON)
+    results.write_results(results_path, summary, self.metadata(),
+                              records=records)
+    self.write_plots(summary, datasets)
+    atomic_files.write_text(
+        run_dirs.path(self.root_dir, run_dirs.RESULTS_MARKDOWN),
+        self.markdown(summary, datasets))
+    self.log(f'Wrote {results_path}, {run_dirs.RESULTS_MARKDOWN} and '
+             f'{run_dirs.path(self.root_dir, run_dirs.PLOTS)}/.')
+    return summary
+
+  def plot_path(self, *parts):
+    """``plots/part1__part2....png``, each part made a file-name part."""
+    name = '__'.join(cell_store.slug(part) for part in parts)
+    return run_dirs.path(self.root_dir, run_dirs.PLOTS, name + '.png')
+
+  def write_plots(self, summary, datasets):
+    """Curves and filters per dataset × architecture; sweeps."""
+    for data in datasets.values():
+      for widths, activation in self.config.architectures():
+        architecture = measurement.architecture_name(widths, activation)
+        plots.plot_curves(summary,
+                          self.plot_path('curves', data.name, architecture),
+                          dataset=data.name, architecture=architecture)
+        if data.modality != 'image':
+          continue
+        for method in FILTER_METHODS:
+          history = self.store.read_filters(data.name, widths, activation,
+                                            method)
+          if history is not None:  # Drawn as plots/filters__<its name>.
+            plots.plot_filter_grid(
+                history, data.shape,
+                self.plot_path(run_dirs.FILTERS, data.name, architecture,
+                               method),
+                title=f'{method}: first-layer filters, {data.name}, '
+                f'{architecture}')
+    names = [measurement.architecture_name(w, a)
+             for w, a in self.config.architectures()]
+    if len(names) > 1:
+      for data in datasets.values():
+        plots.plot_sweep(summary, self.plot_path('sweep', data.name), names,
+                         dataset=data.name)
+
+  def markdown(self, summary, datasets):
+    """``results.md``: tables over seeds and the paper's claims."""
+    return '\n'.join([
+        f'# {self.title}\n\nRule: {self.compute_note()}; θ-init: '
+        f'{self.source.init_description}. '
+        f'The paper: {published.PAPER_COMPUTE}. Revision '
+        f'{git_revision()}.\n',
+        '## Ridge few-shot accuracy (%), mean ± 95% CI over seeds\n',
+        results.markdown_table(summary, 'ridge_accuracy'),
+        '## Logistic-regression few-shot accuracy (%)\n',
+        results.markdown_table(summary, 'logistic_accuracy'),
+        '## The paper\'s claims and this run\n',
+        published.comparison_table(summary, self.compute_note(),
+                                   claims=self.claims(datasets)),
+    ])

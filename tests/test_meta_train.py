@@ -158,14 +158,14 @@ def test_trainer_saves_and_restores_its_whole_state(tmp_path):
   # Another θ, RNG and no task in flight.
   twin = _tiny_trainer(parse=False, seed=4)
   assert twin.restore(manager) == 1
-  assert twin.step == 1 and len(twin.workers) == len(trainer.workers)
+  assert twin.step == 1 and len(twin.in_flight) == len(trainer.in_flight)
   for ours, theirs in zip(twin.rule.trainable_variables,
                           trainer.rule.trainable_variables):
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
   for ours, theirs in zip(twin.optimizer.variables,
                           trainer.optimizer.variables):
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
-  for ours, theirs in zip(twin.workers, trainer.workers):
+  for ours, theirs in zip(twin.in_flight, trainer.in_flight):
     assert ours.task == theirs.task
     assert ours.unrolls_done == theirs.unrolls_done
     for a, b in zip(tf.nest.flatten(ours.state),
@@ -186,9 +186,9 @@ def test_non_finite_gradient_is_skipped_counted_and_reset():
   original = trainer.task_gradient
   calls = []
 
-  def poisoned(worker, theta=None):
-    result = original(worker, theta)
-    calls.append(worker)
+  def poisoned(task, theta=None, inputs=None):
+    result = original(task, theta, inputs)
+    calls.append(task)
     if len(calls) == 1:
       result.gradients[0] = result.gradients[0] * np.nan
       result.finite = False
@@ -198,7 +198,7 @@ def test_non_finite_gradient_is_skipped_counted_and_reset():
   before = [v.numpy() for v in trainer.rule.trainable_variables]
   outcome = trainer.train_step()
   assert outcome['skipped_tasks'] == 1
-  assert calls[0] not in trainer.workers  # The offending task was reset.
+  assert calls[0] not in trainer.in_flight  # The offending task was reset.
   for variable, old in zip(trainer.rule.trainable_variables, before):
     assert np.all(np.isfinite(variable.numpy()))
   assert any(not np.array_equal(v.numpy(), old) for v, old in
@@ -209,8 +209,8 @@ def test_too_many_non_finite_steps_stop_the_run():
   trainer = _tiny_trainer(max_consecutive_skips=2)
   original = trainer.task_gradient
 
-  def always_nan(worker, theta=None):
-    result = original(worker, theta)
+  def always_nan(task, theta=None, inputs=None):
+    result = original(task, theta, inputs)
     result.finite = False
     return result
 
@@ -226,14 +226,14 @@ def test_meta_training_on_a_fixed_task_lowers_its_meta_loss():
   task = tasks_lib.Task(**{**task.__dict__, 'total_steps': 1000})
 
   def loss_now():
-    worker = trainer.new_worker(task)
-    return trainer.task_gradient(worker).loss
+    in_flight = trainer.new_task(task)
+    return trainer.task_gradient(in_flight).loss
 
   before = loss_now()
-  trainer.workers = []
+  trainer.in_flight = []
   for _ in range(15):
-    worker = trainer.new_worker(task)
-    result = trainer.task_gradient(worker)
+    in_flight = trainer.new_task(task)
+    result = trainer.task_gradient(in_flight)
     trainer.apply_gradients(result.gradients)
   assert loss_now() < before
 

@@ -8,9 +8,11 @@ of a truncation is the sum of the meta-objective over its k new states,
 paper eq. 1), averages the finite ones, clips their global norm and applies
 them to θ with Adam.
 
-The two halves are separate methods: :meth:`MetaTrainer.task_gradient`
-computes a truncated meta-gradient for one task,
-:meth:`MetaTrainer.apply_gradients` updates θ. The trainer owns its state
+A step has three parts, so that other executions (batched tasks,
+distribution strategies) reuse the same task handling: :meth:`task_inputs`
+draws a task's next batches, :meth:`task_gradient` computes its truncated
+meta-gradient, and :meth:`finish_step` applies the mean of a set of task
+gradients to θ and advances those tasks. The trainer owns its state
 (θ, the meta-optimizer's slots, the step and skip counters, the task RNG and
 the tasks in flight) and writes and reads it whole with :meth:`save` and
 :meth:`restore`.
@@ -47,9 +49,12 @@ def make_meta_optimizer(learning_rate=1e-3, beta_1=0.9, beta_2=0.999,
                                name='meta_adam')
 
 
-@dataclasses.dataclass
-class Worker:
-  """One task in flight: its base model's state and where it stands."""
+@dataclasses.dataclass(eq=False)
+class TaskInFlight:
+  """One task in flight: its base model's state and where it stands.
+
+  Compared by identity: two tasks never are the same task.
+  """
 
   task: tasks_lib.Task
   model: object
@@ -72,6 +77,15 @@ class TaskGradient:
   finite: bool
   age: int
   accuracy: float = float('nan')
+
+
+def task_gradient_from(result, age):
+  """A :class:`TaskGradient` from an ``InnerLoop.MetaGradient`` (eager)."""
+  loss = float(result.loss)
+  finite = bool(np.isfinite(loss)) and bool(tf.reduce_all(
+      [tf.reduce_all(tf.math.is_finite(g)) for g in result.gradients]))
+  return TaskGradient(loss, list(result.gradients), result.state, finite, age,
+                      float(np.mean(np.asarray(result.accuracies))))
 
 
 def _rng_state(rng):
@@ -135,7 +149,7 @@ class MetaTrainer:
     self.skipped_tasks = 0
     self.skipped_updates = 0
     self.consecutive_skips = 0
-    self.workers = []
+    self.in_flight = []
     self._models = {}
 
   # -- Tasks. -----------------------------------------------------------------
@@ -153,8 +167,8 @@ class MetaTrainer:
           task, input_dim, memory_size=self.rule.config.memory_size)
     return self._models[key]
 
-  def new_worker(self, task=None):
-    """A worker on a fresh task with a fresh base model φ_0."""
+  def new_task(self, task=None):
+    """A fresh task in flight, with a fresh base model φ_0."""
     task = task or self.distribution.sample(self.rng)
     model = self.model_for(task)
     # The cached model may hold another task's permutation; the state
@@ -164,22 +178,23 @@ class MetaTrainer:
         permutation=transforms.permutation_for(model.input_dim,
                                                task.permutation_seed),
         memory_size=self.rule.config.memory_size, dtype=model.compute_dtype)
-    return Worker(task, model, state, task.batch_rng())
+    return TaskInFlight(task, model, state, task.batch_rng())
 
-  def fill_workers(self):
-    while len(self.workers) < self.tasks_in_flight:
-      self.workers.append(self.new_worker())
+  def fill(self):
+    """Starts fresh tasks until :attr:`tasks_in_flight` are in flight."""
+    while len(self.in_flight) < self.tasks_in_flight:
+      self.in_flight.append(self.new_task())
 
   def first_layer_filters(self):
     """``(kernel [D, n], image shape, permutation)`` of the first task in
     flight, for filter images; None when no task is in flight."""
-    if not self.workers:
+    if not self.in_flight:
       return None
-    worker = self.workers[0]
-    layer = worker.state[base_model.LAYERS][0]
+    task = self.in_flight[0]
+    layer = task.state[base_model.LAYERS][0]
     return (layer[base_model.KERNEL].numpy(),
-            self.distribution.load_data(worker.task).shape,
-            worker.state[base_model.PERMUTATION].numpy())
+            self.distribution.load_data(task.task).shape,
+            task.state[base_model.PERMUTATION].numpy())
 
   # -- Resumable state. --------------------------------------------------------
 
@@ -194,20 +209,21 @@ class MetaTrainer:
               for i, v in enumerate(self.rule.trainable_variables)}
     arrays.update({f'optimizer/{i}': np.asarray(v.numpy())
                    for i, v in enumerate(self.optimizer.variables)})
-    workers = []
-    for w, worker in enumerate(self.workers):
-      for i, value in enumerate(tf.nest.flatten(worker.state)):
+    # Checkpoint format: the tasks in flight are kept under 'workers'.
+    records = []
+    for w, task in enumerate(self.in_flight):
+      for i, value in enumerate(tf.nest.flatten(task.state)):
         arrays[f'task/{w}/{i}'] = value.numpy()
-      workers.append({'task': dataclasses.asdict(worker.task),
-                      'unrolls_done': worker.unrolls_done,
-                      'rng': _rng_state(worker.rng)})
+      records.append({'task': dataclasses.asdict(task.task),
+                      'unrolls_done': task.unrolls_done,
+                      'rng': _rng_state(task.rng)})
     metadata = {
         'step': self.step,
         'rule_config': self.rule.config.to_dict(),
         'rng': _rng_state(self.rng),
         'skipped_tasks': self.skipped_tasks,
         'skipped_updates': self.skipped_updates,
-        'workers': workers,
+        'workers': records,
     }
     return manager.save(self.step, arrays, metadata)
 
@@ -233,7 +249,7 @@ class MetaTrainer:
     self.rng = _rng_from_state(metadata['rng'])
     self.skipped_tasks = metadata['skipped_tasks']
     self.skipped_updates = metadata['skipped_updates']
-    self.workers = []
+    self.in_flight = []
     for w, record in enumerate(metadata['workers']):
       task = _task_from_json(record['task'])
       model = self.model_for(task)
@@ -242,32 +258,41 @@ class MetaTrainer:
           memory_size=self.rule.config.memory_size)
       flat = [tf.constant(arrays[f'task/{w}/{i}'])
               for i in range(len(tf.nest.flatten(template)))]
-      self.workers.append(Worker(
+      self.in_flight.append(TaskInFlight(
           task, model, tf.nest.pack_sequence_as(template, flat),
           _rng_from_state(record['rng']), record['unrolls_done']))
     return step
 
   # -- The two halves of a step. ----------------------------------------------
 
-  def task_gradient(self, worker, theta=None):
-    """One truncated unroll of ``worker``'s task and its meta-gradient.
+  def task_inputs(self, task):
+    """The unlabeled batches ``[k, B, D]`` and the few-shot draw of the next
+    truncation of ``task`` (a :class:`TaskInFlight`), drawn from its RNG.
 
     Every truncation has the task's k steps; the last may run past the
     sampled length by fewer than k steps (ours: one compiled shape per k).
     """
-    task = worker.task
-    data = self.distribution.load_data(task)
-    batches, few_shot = tasks_lib.task_batches(task, data, worker.rng,
-                                               task.truncation_steps)
+    data = self.distribution.load_data(task.task)
+    return tasks_lib.task_batches(task.task, data, task.rng,
+                                  task.task.truncation_steps)
+
+  def task_gradient(self, task, theta=None, inputs=None):
+    """One truncated unroll of ``task`` and its meta-gradient.
+
+    Args:
+      task: A :class:`TaskInFlight`.
+      theta: Optional θ tensors (default: the rule's variables).
+      inputs: Optional ``(batches, few_shot)`` (default: drawn by
+        :meth:`task_inputs`).
+
+    Returns:
+      A :class:`TaskGradient`.
+    """
+    batches, few_shot = inputs or self.task_inputs(task)
     result = self.inner_loop.meta_gradient(
-        worker.model, worker.state, batches, few_shot, task.num_classes,
+        task.model, task.state, batches, few_shot, task.task.num_classes,
         theta=theta)
-    loss = float(result.loss)
-    finite = bool(np.isfinite(loss)) and bool(tf.reduce_all(
-        [tf.reduce_all(tf.math.is_finite(g)) for g in result.gradients]))
-    return TaskGradient(loss, list(result.gradients), result.state, finite,
-                        worker.unrolls_done,
-                        float(np.mean(result.accuracies.numpy())))
+    return task_gradient_from(result, task.unrolls_done)
 
   def apply_gradients(self, gradients):
     """Clips the global norm of ``gradients`` and applies them with Adam.
@@ -281,15 +306,36 @@ class MetaTrainer:
 
   # -- One meta-training step. ------------------------------------------------
 
+  def compute_gradients(self, tasks):
+    """A :class:`TaskGradient` for each of ``tasks``, one after another."""
+    return [self.task_gradient(task) for task in tasks]
+
   def train_step(self):
-    """Advances every task by one truncation and updates θ once.
+    """Advances every task in flight by one truncation and updates θ once.
+
+    Returns:
+      What :meth:`finish_step` returns.
+    """
+    self.fill()
+    tasks = list(self.in_flight)
+    return self.finish_step(tasks, self.compute_gradients(tasks))
+
+  def finish_step(self, tasks, results):
+    """Updates θ with the mean finite gradient of ``results`` and advances
+    ``tasks`` (their :class:`TaskGradient`, in order).
+
+    A task with a non-finite gradient is dropped (a fresh one takes its
+    place); a task that reached its length is done. Tasks in flight that
+    are not in ``tasks`` are left as they are.
 
     Returns:
       A dict of what happened: mean loss, losses of fresh and trained base
-      models, gradient norm, skipped counts.
+      models, gradient norm, skipped counts and per-dataset losses.
+
+    Raises:
+      TrainingError: :attr:`max_consecutive_skips` updates in a row had no
+        finite gradient.
     """
-    self.fill_workers()
-    results = [self.task_gradient(worker) for worker in self.workers]
     finite = [r for r in results if r.finite]
     self.skipped_tasks += len(results) - len(finite)
     norm = float('nan')
@@ -306,18 +352,19 @@ class MetaTrainer:
             f'{self.consecutive_skips} meta-training steps in a row had no '
             f'finite task gradient; stopping. The last good checkpoint is '
             f'intact.')
-    by_dataset = [(worker.task.dataset, result.loss, result.accuracy)
-                  for worker, result in zip(self.workers, results)
-                  if result.finite]
-    survivors = []
-    for worker, result in zip(self.workers, results):
+    by_dataset = [(task.task.dataset, result.loss, result.accuracy)
+                  for task, result in zip(tasks, results) if result.finite]
+    ended = set()
+    for task, result in zip(tasks, results):
       if not result.finite:
-        continue  # Reset: a fresh task takes its place.
-      worker.state = result.state
-      worker.unrolls_done += 1
-      if not worker.finished:
-        survivors.append(worker)
-    self.workers = survivors
+        ended.add(id(task))  # Reset: a fresh task takes its place.
+        continue
+      task.state = result.state
+      task.unrolls_done += 1
+      if task.finished:
+        ended.add(id(task))
+    self.in_flight = [task for task in self.in_flight
+                      if id(task) not in ended]
     self.step += 1
 
     def mean(values):

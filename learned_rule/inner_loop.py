@@ -244,6 +244,13 @@ class InnerLoop:
         theta, state, batches, few_shot.FewShotBatch(*meta_batch),
         num_classes)
 
+  def meta_gradient_function(self, model):
+    """The compiled ``(θ, state, batches, few_shot, num_classes) →
+    MetaGradient`` of ``model``'s architecture, without the eager checks of
+    :meth:`meta_gradient`: for callers that trace it into functions of their
+    own (e.g. a function scheduled on a remote worker)."""
+    return self._function(model, 'gradient')
+
   def tracing_count(self, model, kind):
     """How many times the compiled function of ``kind`` was traced.
 

@@ -15,6 +15,7 @@ peak of real unrolls.
 """
 
 import os
+import subprocess
 
 # §3.5: 12 terms, stacked again for the mixture, plus W, V, w̃, the change
 # and its normalisation: ~30 synapse-sized float tensors at once (ours).
@@ -55,7 +56,46 @@ def inner_step_bytes(input_dim, widths, batch_size, hidden_size,
   return bytes_per_float * (layers + weights + units)
 
 
-def available_bytes():
+def _visible_gpus():
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return tf.config.list_physical_devices('GPU')
+
+
+def _nvidia_smi_free_mib(index):
+  """Free memory of GPU ``index`` in MiB from nvidia-smi, or None."""
+  try:
+    result = subprocess.run(
+        ['nvidia-smi', '--query-gpu=memory.free', '--format=csv,noheader,'
+         'nounits', f'--id={index}'], capture_output=True, text=True,
+        timeout=30, check=True)
+    return float(result.stdout.strip().splitlines()[0])
+  except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+    return None
+
+
+def device_available_bytes():
+  """Free memory of the accelerator a run computes on, or None on a CPU.
+
+  The first visible GPU (as ``CUDA_VISIBLE_DEVICES`` numbers them) is where
+  TensorFlow places a step; its free memory is what a base model must fit
+  in, not the host's.
+  """
+  if not _visible_gpus():
+    return None
+  visible = os.environ.get('CUDA_VISIBLE_DEVICES', '').split(',')[0].strip()
+  free = _nvidia_smi_free_mib(visible or '0')
+  return None if free is None else int(free * 2**20)
+
+
+def peak_device_bytes():
+  """Peak memory TensorFlow allocated on the first GPU, or None on a CPU."""
+  if not _visible_gpus():
+    return None
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return int(tf.config.experimental.get_memory_info('GPU:0')['peak'])
+
+
+def host_available_bytes():
   """Memory available to this process now (MemAvailable), in bytes."""
   try:
     with open('/proc/meminfo') as stream:
@@ -67,6 +107,13 @@ def available_bytes():
   return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_AVPHYS_PAGES')
 
 
+def available_bytes():
+  """Memory a rule step may use: the GPU's where one computes, else the
+  host's."""
+  device = device_available_bytes()
+  return host_available_bytes() if device is None else device
+
+
 def check_fits(input_dim, widths, batch_size, hidden_size, available=None):
   """Raises ValueError, with the estimate, if the model would not fit.
 
@@ -75,7 +122,8 @@ def check_fits(input_dim, widths, batch_size, hidden_size, available=None):
     widths: Layer widths.
     batch_size: Unlabeled batch size.
     hidden_size: The rule's H.
-    available: Bytes available (default: :func:`available_bytes`).
+    available: Bytes available (default: the GPU's free memory where a GPU
+      computes, else the host's, :func:`available_bytes`).
 
   Returns:
     The estimate in bytes.

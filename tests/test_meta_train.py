@@ -182,7 +182,8 @@ def test_empty_checkpoint_directory_restores_nothing(tmp_path):
 
 
 def test_non_finite_gradient_is_skipped_counted_and_reset():
-  trainer = _tiny_trainer()
+  # Patches the sequential path (tests/test_batched_tasks.py: batched).
+  trainer = _tiny_trainer(batch_tasks=False)
   original = trainer.task_gradient
   calls = []
 
@@ -206,7 +207,7 @@ def test_non_finite_gradient_is_skipped_counted_and_reset():
 
 
 def test_too_many_non_finite_steps_stop_the_run():
-  trainer = _tiny_trainer(max_consecutive_skips=2)
+  trainer = _tiny_trainer(max_consecutive_skips=2, batch_tasks=False)
   original = trainer.task_gradient
 
   def always_nan(task, theta=None, inputs=None):

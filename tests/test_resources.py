@@ -148,3 +148,26 @@ def test_estimate_is_not_below_the_measured_peak_of_a_rule_unroll():
   # ... and the estimate errs on the side of refusing, but not wildly.
   assert estimate >= measured, report
   assert estimate <= 5 * measured, report
+
+
+def test_on_a_gpu_the_device_memory_counts_not_the_host(monkeypatch):
+  monkeypatch.setattr(resources, '_visible_gpus', lambda: ['GPU:0'])
+  queried = []
+
+  def free_mib(index):
+    queried.append(index)
+    return 512.0
+
+  monkeypatch.setattr(resources, '_nvidia_smi_free_mib', free_mib)
+  monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '3,1')
+  assert resources.available_bytes() == 512 * 2**20
+  assert queried == ['3']  # The first visible GPU, as CUDA numbers it.
+  with pytest.raises(ValueError, match='0.5 GiB available'):
+    resources.check_fits(784, (4096, 4096, 32), 128, 64)
+
+
+def test_on_a_cpu_the_host_memory_counts(monkeypatch):
+  monkeypatch.setattr(resources, '_visible_gpus', lambda: [])
+  monkeypatch.setattr(resources, 'host_available_bytes', lambda: 7 * 2**30)
+  assert resources.available_bytes() == 7 * 2**30
+  assert resources.peak_device_bytes() is None

@@ -9,6 +9,11 @@ in flags (run directory, seed, intervals, budgets). Example:
 
 A run directory is resumed automatically from its newest complete
 checkpoint.
+
+``--strategy=parameter_server`` reads the cluster from TF_CONFIG, as
+TensorFlow documents it: the chief trains, workers and parameter servers
+serve (every process runs this same command; bin/launch_local_cluster.py
+starts them all on this machine).
 """
 
 from absl import app
@@ -34,6 +39,25 @@ flags.DEFINE_integer('evaluate_every_steps', 0,
 flags.DEFINE_float('max_minutes', None,
                    'Wall-clock budget: checkpoint, export and stop when spent.')
 flags.DEFINE_integer('seed', 0, 'Seeds θ-init and the task sampling.')
+flags.DEFINE_enum('strategy', 'local',
+                  ['local', 'mirrored', 'parameter_server'],
+                  'Where θ updates are computed: this process, its devices '
+                  '(MirroredStrategy), or a parameter-server cluster from '
+                  'TF_CONFIG.')
+flags.DEFINE_integer('worker_intra_op_threads', 0,
+                     'With --strategy=parameter_server: threads of one op on '
+                     'a worker or parameter server (1: single-thread workers '
+                     'sharing a machine); 0: one per core.')
+flags.DEFINE_bool('xla_gradient', False,
+                  'Compile the meta-gradient with XLA (for accelerators; '
+                  'slower and long to compile on a CPU).')
+flags.DEFINE_integer('logical_cpu_devices', 0,
+                     'Split the CPU into this many logical devices (for '
+                     '--strategy=mirrored on a machine without GPUs); 0: '
+                     'as TensorFlow finds it.')
+flags.DEFINE_bool('batch_tasks', True,
+                  'Compute the tasks in flight of one architecture as one '
+                  'batched computation (else one after another).')
 flags.DEFINE_bool('deterministic', False,
                   'Deterministic TF ops, so that a resumed run ends with the '
                   'same θ as an uninterrupted one.')
@@ -47,12 +71,22 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   # Imported here so that --help answers without loading TensorFlow.
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  if FLAGS.logical_cpu_devices:  # Before anything initialises TensorFlow.
+    tf.config.set_logical_device_configuration(
+        tf.config.list_physical_devices('CPU')[0],
+        [tf.config.LogicalDeviceConfiguration()] * FLAGS.logical_cpu_devices)
   from learned_rule import configuration  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import held_out  # pylint: disable=g-import-not-at-top
   from learned_rule.training import checkpoints  # pylint: disable=g-import-not-at-top
   from learned_rule.training import loop  # pylint: disable=g-import-not-at-top
   from learned_rule.training import schedule  # pylint: disable=g-import-not-at-top
 
+  if FLAGS.strategy == 'parameter_server':
+    from learned_rule.cluster import servers  # pylint: disable=g-import-not-at-top
+    # A worker or parameter server serves until it is stopped.
+    if servers.serve_if_not_chief(
+        intra_op_threads=FLAGS.worker_intra_op_threads):
+      return
   if FLAGS.deterministic:
     tf.config.experimental.enable_op_determinism()
   try:
@@ -78,7 +112,9 @@ def main(argv):
   steps = {} if FLAGS.num_steps is None else {'num_steps': FLAGS.num_steps}
   try:
     loop.train(FLAGS.root_dir, seed=FLAGS.seed, schedule=run_schedule,
-               evaluation=evaluation, **steps)
+               evaluation=evaluation, strategy=FLAGS.strategy,
+               batch_tasks=FLAGS.batch_tasks, xla_gradient=FLAGS.xla_gradient,
+               **steps)
   except (ValueError, RuntimeError) as error:
     raise app.UsageError(str(error)) from error
 

@@ -12,6 +12,10 @@ once to ``ROOT_DIR/export_init``, the baseline of paired evaluations.
 Training knows nothing of evaluation: a binary builds it and hands it over
 as ``evaluation``, a callable ``(rule, init_rule) → {tag: value}`` (see
 ``evaluation/held_out.py``).
+
+Where the θ updates are computed (this process, several devices, a
+parameter-server cluster) is the ``strategy`` (``training/strategies.py``);
+everything else is the same for all of them.
 """
 
 import time
@@ -20,7 +24,9 @@ import gin
 import keras
 
 from learned_rule import export
+from learned_rule import inner_loop as inner_loop_lib
 from learned_rule import progress as progress_lib
+from learned_rule import resources
 from learned_rule import run_dirs
 from learned_rule import task_distribution as task_distribution_lib
 from learned_rule.rule import config as config_lib
@@ -29,6 +35,7 @@ from learned_rule.training import checkpoints
 from learned_rule.training import meta_trainer as meta_trainer_lib
 from learned_rule.training import provenance
 from learned_rule.training import schedule as schedule_lib
+from learned_rule.training import strategies
 from learned_rule.training import summaries
 
 # Ours: the length of a run whose config does not say (`train.num_steps`).
@@ -63,8 +70,10 @@ class _Run:
     self.outcome = {}
 
   def export(self, rule, name, step):
+    # A local copy: θ may live on parameter servers or be mirrored.
     path = export.export_rule(
-        rule, run_dirs.path(self.root_dir, name), depths=self.depths,
+        _copy_of(rule), run_dirs.path(self.root_dir, name),
+        depths=self.depths,
         metadata=provenance.export_metadata(step, self.seed,
                                             self.training_range))
     self.log(f'step {step}: exported θ to {path}')
@@ -79,6 +88,9 @@ class _Run:
   def summaries(self, step):
     outcome = dict(self.outcome)
     by_dataset = outcome.pop('losses_by_dataset', [])
+    peak = resources.peak_device_bytes()
+    if peak is not None:  # On a GPU: its peak allocation so far.
+      outcome['device/peak_memory_bytes'] = peak
     self.writer.scalars(step, outcome)
     for dataset, loss, accuracy in by_dataset:
       self.writer.scalars(step, {f'meta_loss/{dataset}': loss,
@@ -92,7 +104,7 @@ class _Run:
                           permutation=permutation)
 
   def evaluate(self, step):
-    scalars = self.evaluation(self.trainer.rule, self.init_rule)
+    scalars = self.evaluation(_copy_of(self.trainer.rule), self.init_rule)
     self.writer.scalars(step, scalars)
     self.log(f'step {step}: held-out evaluation ' + ', '.join(
         f'{tag.split("/", 1)[1]} {value:.3f}'
@@ -101,7 +113,8 @@ class _Run:
 
 @gin.configurable(allowlist=['num_steps'])
 def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
-          evaluation=None, log=print):
+          evaluation=None, strategy='local', cluster_resolver=None,
+          batch_tasks=True, xla_gradient=False, log=print):
   """Meta-trains a rule (gin: ``RuleConfig``, ``TaskDistribution``, ...).
 
   Args:
@@ -114,6 +127,14 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
     evaluation: Optional callable ``(rule, init_rule) → {tag: value}``, run
       every ``schedule.evaluate_every_steps``; if it has ``check_fits``,
       that is called with the rule before any step.
+    strategy: Where θ updates are computed, one of
+      :data:`strategies.STRATEGIES`.
+    cluster_resolver: For ``strategy='parameter_server'``: the cluster
+      (default: TF_CONFIG).
+    batch_tasks: Compute the tasks in flight of one architecture as one
+      batched computation (``MetaTrainer.batch_tasks``).
+    xla_gradient: Compile the meta-gradient with XLA
+      (``InnerLoop.jit_compile_gradient``; slower on a CPU, DESIGN §6).
     log: Called with progress messages.
 
   Returns:
@@ -127,13 +148,20 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
                      'given.')
   deadline = schedule.deadline(time.monotonic())
   checkpoints.check_writable(root_dir)
+  placement = strategies.make_strategy(strategy, cluster_resolver)
   keras.utils.set_random_seed(seed)
-  rule = rule_lib.UnsupervisedUpdate(config_lib.RuleConfig())
+  with strategies.scope(placement):  # θ and, below, the optimizer's slots.
+    rule = rule_lib.UnsupervisedUpdate(config_lib.RuleConfig())
   init_rule = _copy_of(rule)
   distribution = task_distribution_lib.TaskDistribution()
   for name in distribution.dataset_names:
     distribution.load_data(name)  # Fails now if a dataset is missing.
-  trainer = meta_trainer_lib.MetaTrainer(rule, distribution, seed=seed)
+  with strategies.scope(placement):
+    trainer = meta_trainer_lib.MetaTrainer(
+        rule, distribution, seed=seed, batch_tasks=batch_tasks,
+        inner_loop=inner_loop_lib.InnerLoop(
+            rule, jit_compile_gradient=xla_gradient))
+    stepper = strategies.make_stepper(placement, trainer)
   if hasattr(evaluation, 'check_fits'):
     evaluation.check_fits(rule)
   run = _Run(root_dir, trainer, init_rule, seed, evaluation, log)
@@ -162,7 +190,7 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
                               'meta-training')
   while trainer.step < num_steps:
     started = time.monotonic()
-    run.outcome = trainer.train_step()
+    run.outcome = stepper.step()
     run.outcome['steps_per_second'] = 1.0 / (time.monotonic() - started)
     out_of_time = deadline is not None and time.monotonic() > deadline
     last = out_of_time or trainer.step == num_steps

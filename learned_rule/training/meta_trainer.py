@@ -26,9 +26,11 @@ import numpy as np
 import tensorflow as tf
 
 from learned_rule import base_model
+from learned_rule import batched_loop as batched_loop_lib
 from learned_rule import inner_loop as inner_loop_lib
 from learned_rule import tasks as tasks_lib
 from learned_rule.data import transforms
+from learned_rule.training import batched_tasks
 from learned_rule.training import checkpoints
 
 
@@ -69,7 +71,11 @@ class TaskInFlight:
 
 @dataclasses.dataclass
 class TaskGradient:
-  """A truncated meta-gradient of one task (spec §6.1)."""
+  """A truncated meta-gradient of one task (spec §6.1).
+
+  From a batched group, ``gradients`` is the group's mean: its sum over the
+  group, hence the mean :meth:`MetaTrainer.finish_step` takes, is unchanged.
+  """
 
   loss: float
   gradients: list
@@ -88,10 +94,6 @@ def task_gradient_from(result, age):
                       float(np.mean(np.asarray(result.accuracies))))
 
 
-def _rng_state(rng):
-  return rng.bit_generator.state
-
-
 def _rng_from_state(state):
   rng = np.random.default_rng()
   rng.bit_generator.state = state
@@ -106,7 +108,7 @@ def _task_from_json(values):
 
 
 @gin.configurable(denylist=['rule', 'distribution', 'seed', 'optimizer',
-                            'inner_loop'])
+                            'inner_loop', 'batch_tasks', 'xla_step'])
 class MetaTrainer:
   """Meta-trains ``rule`` on tasks from ``distribution``.
 
@@ -124,11 +126,17 @@ class MetaTrainer:
     optimizer: Adam on θ; :func:`make_meta_optimizer` by default.
     inner_loop: The compiled :class:`InnerLoop`; one for ``rule`` by
       default.
+    batch_tasks: Run the tasks in flight of one shape as one computation
+      (:mod:`learned_rule.batched_loop`) rather than one after another; an
+      execution setting (a flag), the same θ updates to float tolerance.
+    xla_step: With ``batch_tasks``, compile each batched step with XLA
+      (``BatchedLoop.jit_compile_step``; an execution setting too).
   """
 
   def __init__(self, rule, distribution, tasks_in_flight=4,
                clip_global_norm=1.0, max_consecutive_skips=10, seed=0,
-               optimizer=None, inner_loop=None):
+               optimizer=None, inner_loop=None, batch_tasks=True,
+               xla_step=True):
     if distribution.top_width != rule.config.top_width:
       raise ValueError(
           f'TaskDistribution.top_width {distribution.top_width} differs from '
@@ -145,6 +153,9 @@ class MetaTrainer:
     self.optimizer = optimizer or make_meta_optimizer()
     self.optimizer.build(rule.trainable_variables)
     self.inner_loop = inner_loop or inner_loop_lib.InnerLoop(rule)
+    self.batch_tasks = batch_tasks
+    self.batched_loop = batched_loop_lib.BatchedLoop(
+        self.inner_loop, jit_compile_step=xla_step)
     self.step = 0
     self.skipped_tasks = 0
     self.skipped_updates = 0
@@ -216,11 +227,11 @@ class MetaTrainer:
         arrays[f'task/{w}/{i}'] = value.numpy()
       records.append({'task': dataclasses.asdict(task.task),
                       'unrolls_done': task.unrolls_done,
-                      'rng': _rng_state(task.rng)})
+                      'rng': task.rng.bit_generator.state})
     metadata = {
         'step': self.step,
         'rule_config': self.rule.config.to_dict(),
-        'rng': _rng_state(self.rng),
+        'rng': self.rng.bit_generator.state,
         'skipped_tasks': self.skipped_tasks,
         'skipped_updates': self.skipped_updates,
         'workers': records,
@@ -307,8 +318,15 @@ class MetaTrainer:
   # -- One meta-training step. ------------------------------------------------
 
   def compute_gradients(self, tasks):
-    """A :class:`TaskGradient` for each of ``tasks``, one after another."""
-    return [self.task_gradient(task) for task in tasks]
+    """A :class:`TaskGradient` for each of ``tasks``, in order: one after
+    another, or with :attr:`batch_tasks` the tasks of one shape as one
+    computation (:func:`batched_tasks.task_gradients`, which recomputes a
+    non-finite group task by task to drop exactly the offending tasks)."""
+    if not self.batch_tasks:
+      return [self.task_gradient(task) for task in tasks]
+    return batched_tasks.task_gradients(
+        self.batched_loop, tasks, [self.task_inputs(t) for t in tasks],
+        TaskGradient, lambda task, x: self.task_gradient(task, inputs=x))
 
   def train_step(self):
     """Advances every task in flight by one truncation and updates θ once.

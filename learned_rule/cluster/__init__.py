@@ -1,0 +1,1 @@
+"""Clusters for ParameterServerStrategy: TF_CONFIG, servers, local launch."""

@@ -1,0 +1,93 @@
+"""Meta-training under distribution strategies: parameter servers (in-process
+clusters on localhost), mirrored replicas on logical CPU devices, and the
+errors of a strategy without what it needs."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from learned_rule.training import checkpoints
+from learned_rule.training import strategies
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_case(case):
+  """Runs ``tests/strategy_runs.py CASE`` in a fresh interpreter."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', CUDA_VISIBLE_DEVICES='')
+  env.pop('TF_CONFIG', None)
+  result = subprocess.run(
+      [sys.executable, os.path.join(REPO, 'tests', 'strategy_runs.py'), case],
+      capture_output=True, text=True, env=env, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def run_meta_train(root_dir, *args):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', CUDA_VISIBLE_DEVICES='')
+  env.pop('TF_CONFIG', None)
+  return subprocess.run(
+      [sys.executable, os.path.join(REPO, 'bin', 'meta_train.py'),
+       f'--root_dir={root_dir}', '--gin_file=meta_train/tiny.gin', *args],
+      capture_output=True, text=True, env=env, timeout=600, check=False)
+
+
+def final_theta(root_dir):
+  _, arrays, _ = checkpoints.CheckpointManager(
+      os.path.join(root_dir, 'ckpt')).restore()
+  return [arrays[key] for key in sorted(
+      (k for k in arrays if k.startswith('theta/')),
+      key=lambda k: int(k.split('/')[1]))]
+
+
+def test_unknown_strategy_is_refused():
+  with pytest.raises(ValueError, match='parameter_server'):
+    strategies.make_strategy('horovod')
+
+
+def test_parameter_server_without_a_cluster_says_what_is_missing(
+    monkeypatch):
+  monkeypatch.delenv('TF_CONFIG', raising=False)
+  with pytest.raises(ValueError, match='TF_CONFIG'):
+    strategies.make_strategy('parameter_server')
+
+
+def test_synchronous_parameter_server_updates_equal_local_ones():
+  found = run_case('parameter_server_equals_local')
+  # θ and the meta-optimizer's slots live on the parameter server.
+  assert found['theta_device'].startswith('/job:ps/')
+  assert found['slot_device'].startswith('/job:ps/')
+  # One update: the same θ to float32 rounding; later ones drift only by
+  # that rounding, amplified by Adam's first steps (updates are ~1e-3).
+  assert found['differences'][0] < 1e-6
+  assert found['differences'][-1] < 1e-3
+  assert found['step'] == 3 and found['iterations'] == 3
+  assert found['staleness'] == [0.0, 0.0, 0.0]
+
+
+def test_asynchronous_updates_are_stale_counted_once_and_learn():
+  found = run_case('parameter_server_async_learns')
+  # One gradient per update with two tasks in flight: after the first
+  # update the other task's gradient was computed against the older θ.
+  assert found['staleness'][0] == 0.0
+  assert max(found['staleness']) >= 1.0
+  # Every update counted exactly once, by the step and by the optimizer.
+  assert found['step'] == 12 and found['iterations'] == 12
+  assert found['after'] < found['before']
+
+
+def test_mirrored_on_two_logical_cpus_equals_local(tmp_path):
+  flags = ['--num_steps=3', '--deterministic', '--filters_every_steps=0']
+  local = run_meta_train(tmp_path / 'local', *flags)
+  assert local.returncode == 0, local.stderr[-3000:]
+  mirrored = run_meta_train(tmp_path / 'mirrored', '--strategy=mirrored',
+                            '--logical_cpu_devices=2', *flags)
+  assert mirrored.returncode == 0, mirrored.stderr[-3000:]
+  for ours, theirs in zip(final_theta(tmp_path / 'mirrored'),
+                          final_theta(tmp_path / 'local')):
+    np.testing.assert_allclose(ours, theirs, atol=1e-3)
+  assert (tmp_path / 'mirrored' / 'export' / 'saved_model.pb').exists()

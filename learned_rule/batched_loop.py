@@ -27,12 +27,16 @@ With ``jit_compile_step`` the (vectorised) step is compiled with XLA, inside
 the graph-mode while loop: its forward, its recomputation and its gradient
 are XLA clusters, which fuse the many small elementwise ops of the rule.
 
-Measured on the 2-core CPU (meta_train/cpu.gin: 4 tasks of 64-64-64-32,
-k = 8, B = 64; ``benchmarks/meta_train_throughput_lib/batched.py``), in
-train steps per second over the sequential path: 'vectorized' ≈ 1.4–1.5×,
-'vectorized' + XLA step ≈ 1.8–1.9×, 'parallel' ≈ 1.06× (graph) and
-'parallel' + XLA step about as fast as 'vectorized' + XLA but compiling for
-~200 s (T copies of the step) instead of ~70 s. Hence the defaults.
+Measured on the shared 2-core CPU (meta_train/cpu.gin: 4 tasks of
+64-64-64-32, k = 8, B = 64; ``benchmarks/meta_train_throughput_lib/
+batched.py``), train steps per second over the sequential path:
+'vectorized' 1.4–1.5×, 'vectorized' + XLA step 1.45–1.9× (the lower under
+load from other processes), 'parallel' 1.06× (graph); 'parallel' + XLA step
+was about as fast as 'vectorized' + XLA but compiled for ~200 s (T copies of
+the step) instead of ~70 s. Hence the defaults. Batching saves op overhead
+and uses both cores better, not arithmetic: the step is dominated by the
+update network's convolutions, einsums and elementwise ops over
+(unit, example) rows, which cost the same stacked or not.
 
 The meta-loss of a task is the sum of the meta-objective over its k new
 states (paper eq. 1, spec §1, §6.1); the gradient returned is that of the

@@ -59,6 +59,16 @@ def run_repo_binary(name, *args, timeout=600, **environment):
       capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
 
+def final_theta(root_dir):
+  """θ of the newest checkpoint of a meta-training run, tensor by tensor."""
+  from learned_rule.training import checkpoints  # pylint: disable=g-import-not-at-top
+  _, arrays, _ = checkpoints.CheckpointManager(
+      os.path.join(root_dir, 'ckpt')).restore()
+  return [arrays[key] for key in sorted(
+      (k for k in arrays if k.startswith('theta/')),
+      key=lambda k: int(k.split('/')[1]))]
+
+
 @pytest.fixture(scope='session')
 def tiny_meta_run(tmp_path_factory):
   """A run directory of bin/meta_train.py on meta_train/tiny.gin (2 steps)."""

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import final_theta
 from learned_rule import configuration
 from learned_rule import export
 from learned_rule import task_distribution as task_distribution_lib
@@ -40,14 +41,6 @@ def run_binary(root_dir, *args, wait=True, **environment):
                             stderr=subprocess.STDOUT, text=True)
   return subprocess.run(command, env=env, capture_output=True, text=True,
                         timeout=600, check=False)
-
-
-def final_theta(root_dir):
-  _, arrays, _ = checkpoints.CheckpointManager(
-      os.path.join(root_dir, 'ckpt')).restore()
-  return [arrays[key] for key in sorted(
-      (k for k in arrays if k.startswith('theta/')),
-      key=lambda k: int(k.split('/')[1]))]
 
 
 def test_tiny_run_writes_checkpoints_config_events_and_export(tmp_path):

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from learned_rule.training import checkpoints
+from conftest import final_theta
 from learned_rule.training import strategies
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,14 +34,6 @@ def run_meta_train(root_dir, *args):
       [sys.executable, os.path.join(REPO, 'bin', 'meta_train.py'),
        f'--root_dir={root_dir}', '--gin_file=meta_train/tiny.gin', *args],
       capture_output=True, text=True, env=env, timeout=600, check=False)
-
-
-def final_theta(root_dir):
-  _, arrays, _ = checkpoints.CheckpointManager(
-      os.path.join(root_dir, 'ckpt')).restore()
-  return [arrays[key] for key in sorted(
-      (k for k in arrays if k.startswith('theta/')),
-      key=lambda k: int(k.split('/')[1]))]
 
 
 def test_unknown_strategy_is_refused():

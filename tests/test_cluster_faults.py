@@ -40,12 +40,18 @@ def latest_step(root):
   return latest[-1][0] if latest else -1
 
 
-def wait_for_step(root, step, processes, timeout=300):
+def log_tail(log_dir, name, characters=3000):
+  path = log_dir / f'{name}.log' if log_dir else None
+  return path.read_text()[-characters:] if path and path.exists() else ''
+
+
+def wait_for_step(root, step, processes, timeout=300, log_dir=None):
   deadline = time.monotonic() + timeout
   while latest_step(root) < step:
     assert time.monotonic() < deadline, f'no checkpoint {step} in {timeout} s'
     for name, process in processes.items():
-      assert process.poll() is None, f'{name} ended early'
+      assert process.poll() is None, (
+          f'{name} ended early:\n{log_tail(log_dir, name)}')
     time.sleep(0.2)
   return latest_step(root)
 
@@ -87,9 +93,9 @@ def test_worker_ps_and_chief_faults(tmp_path):
                for kind, index in tf_config.tasks(cluster)}
   try:
     # A worker killed mid-run: its work is rescheduled, the run goes on.
-    step = wait_for_step(root, 2, processes)
+    step = wait_for_step(root, 2, processes, log_dir=logs)
     processes.pop('worker-1').kill()
-    wait_for_step(root, step + 3, processes)
+    wait_for_step(root, step + 3, processes, log_dir=logs)
     # A parameter server killed: θ is gone; the chief stops and says so.
     processes.pop('ps-0').kill()
     chief = processes.pop('chief-0')

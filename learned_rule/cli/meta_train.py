@@ -58,6 +58,10 @@ flags.DEFINE_integer('logical_cpu_devices', 0,
 flags.DEFINE_bool('batch_tasks', True,
                   'Compute the tasks in flight of one architecture as one '
                   'batched computation (else one after another).')
+flags.DEFINE_bool('xla_step', True,
+                  'With --batch_tasks: compile each batched inner step with '
+                  'XLA. Faster on a CPU once compiled (tens of seconds at '
+                  'start); turn it off for runs of a few steps.')
 flags.DEFINE_bool('deterministic', False,
                   'Deterministic TF ops, so that a resumed run ends with the '
                   'same θ as an uninterrupted one.')
@@ -113,7 +117,8 @@ def main(argv):
   try:
     loop.train(FLAGS.root_dir, seed=FLAGS.seed, schedule=run_schedule,
                evaluation=evaluation, strategy=FLAGS.strategy,
-               batch_tasks=FLAGS.batch_tasks, xla_gradient=FLAGS.xla_gradient,
+               batch_tasks=FLAGS.batch_tasks, xla_step=FLAGS.xla_step,
+               xla_gradient=FLAGS.xla_gradient,
                **steps)
   except (ValueError, RuntimeError) as error:
     raise app.UsageError(str(error)) from error

@@ -16,6 +16,11 @@ these machines are shared and noisy):
       gradient, which says how many of the paper's workers one chief can
       serve (spec §6.1, §10: ~200k updates in ~200 h, ~0.28 per second).
 
+and, on request (``--executions=in_process``), (e) train steps per second
+of (a) and (b), unsharded and sharded, in this one process in alternating
+rounds (``meta_train_throughput_lib/batched.py``), which cancels most of
+the drift in the machine's load between separate runs.
+
 (a)–(c) run ``bin/meta_train.py`` on ``meta_train/cpu.gin`` and read the
 wall times of the ``meta_loss`` summaries after a warm-up. Example:
 
@@ -43,6 +48,13 @@ flags.DEFINE_integer('num_steps', 40, 'θ updates per execution.')
 flags.DEFINE_integer('warmup_steps', 5, 'Updates left out (tracing).')
 flags.DEFINE_list('executions', ['sequential', 'batched', 'cluster',
                                  'coordinator'], 'What to measure.')
+EXECUTIONS = ('sequential', 'batched', 'cluster', 'coordinator',
+              'in_process')
+flags.register_validator(
+    'executions', lambda names: set(names) <= set(EXECUTIONS),
+    f'--executions takes names from {", ".join(EXECUTIONS)}.')
+flags.DEFINE_integer('in_process_steps', 8,
+                     'Timed updates per execution for in_process.')
 flags.DEFINE_integer('coordinator_updates', 200,
                      'θ updates timed for the coordinator ceiling.')
 flags.DEFINE_string('report_run', None,
@@ -164,6 +176,22 @@ def coordinator_ceiling(num_workers=8, tasks_per_update=4):
   return rate
 
 
+def in_process():
+  """(e): sequential against batched with 1 and 2 shards, one process."""
+  from learned_rule import configuration  # pylint: disable=g-import-not-at-top
+  from learned_rule.evaluation import held_out  # pylint: disable=g-import-not-at-top,unused-import
+  from learned_rule.training import loop  # pylint: disable=g-import-not-at-top,unused-import
+  from meta_train_throughput_lib import batched  # pylint: disable=g-import-not-at-top
+  configuration.parse_gin([FLAGS.gin_file], [])
+  found = batched.compare(
+      steps=FLAGS.in_process_steps, warmup=2, rounds=4,
+      settings={'batched_1_shard': {'shards': 1},
+                'batched_2_shards': {'shards': 2}})
+  for name, ratio in found['ratio'].items():
+    print(f'in process: {name} / sequential: {ratio:.2f}×', flush=True)
+  return found
+
+
 def report_run(run_dir):
   """θ-updates per hour and peak device memory of a finished run."""
   summaries = run_dirs.path(run_dir, run_dirs.SUMMARIES)
@@ -186,11 +214,15 @@ def main(argv):
       with open(FLAGS.output_json, 'w', encoding='utf-8') as stream:
         json.dump(results, stream, indent=1)
     return
-  results = {'gin_file': FLAGS.gin_file, 'num_steps': FLAGS.num_steps,
-             'warmup_steps': FLAGS.warmup_steps, 'cpu_count': os.cpu_count()}
+  results = {'gin_file': FLAGS.gin_file, 'cpu_count': os.cpu_count()}
+  if set(FLAGS.executions) & {'sequential', 'batched', 'cluster'}:
+    results.update(num_steps=FLAGS.num_steps,
+                   warmup_steps=FLAGS.warmup_steps)
   with tempfile.TemporaryDirectory() as scratch:
     for execution in FLAGS.executions:
-      if execution == 'coordinator':
+      if execution == 'in_process':
+        results['in_process'] = in_process()
+      elif execution == 'coordinator':
         per_second = coordinator_ceiling()
         results['coordinator_updates_per_second'] = per_second
         results['coordinator_vs_paper_pace'] = (

@@ -27,16 +27,26 @@ With ``jit_compile_step`` the (vectorised) step is compiled with XLA, inside
 the graph-mode while loop: its forward, its recomputation and its gradient
 are XLA clusters, which fuse the many small elementwise ops of the rule.
 
+``shards`` splits the T tasks into that many contiguous slices, each its
+own (vectorised, compiled) computation. The slices do not depend on one
+another, so TensorFlow's executor runs them concurrently on its inter-op
+threads: on a CPU, where one XLA computation of these small ops leaves
+cores idle much of the time, this keeps more of them busy. The slices of equal size share one compiled
+function. The default (None) is one shard per CPU core, and 1 on a GPU or
+TPU, where one large computation is better.
+
 Measured on the shared 2-core CPU (meta_train/cpu.gin: 4 tasks of
 64-64-64-32, k = 8, B = 64; ``benchmarks/meta_train_throughput_lib/
-batched.py``), train steps per second over the sequential path:
-'vectorized' 1.4–1.5×, 'vectorized' + XLA step 1.45–1.9× (the lower under
-load from other processes), 'parallel' 1.06× (graph); 'parallel' + XLA step
-was about as fast as 'vectorized' + XLA but compiled for ~200 s (T copies of
-the step) instead of ~70 s. Hence the defaults. Batching saves op overhead
-and uses both cores better, not arithmetic: the step is dominated by the
-update network's convolutions, einsums and elementwise ops over
-(unit, example) rows, which cost the same stacked or not.
+batched.py``, one process, alternating rounds), train steps per second over
+the sequential path: 'vectorized' 1.4–1.5×; 'vectorized' + XLA step
+1.45–1.96× (the lower under load from other processes); the same with 2
+shards 2.33× and with 4 shards 2.23×. 'parallel' was 1.06× (graph);
+'parallel' + XLA step was about as fast as 'vectorized' + XLA, but it
+compiled for ~200 s (T copies of the step in one computation) instead of
+~70 s. Hence the defaults. Batching saves op overhead and uses both cores
+better, not arithmetic: the step is dominated by the update network's
+convolutions, einsums and elementwise ops over (unit, example) rows, which
+cost the same stacked or not.
 
 The meta-loss of a task is the sum of the meta-objective over its k new
 states (paper eq. 1, spec §1, §6.1); the gradient returned is that of the
@@ -45,6 +55,7 @@ MEAN over tasks of these sums, i.e. the mean of the per-task meta-gradients
 """
 
 import collections
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -108,15 +119,21 @@ class BatchedLoop:
     jit_compile_step: Compile each step (all T tasks) with XLA. Faster on a
       CPU; the first call compiles for about a minute (cpu.gin), against
       ~40 s of tracing without it.
+    shards: Concurrent computations the tasks of a call are split into
+      (see the module docstring); None: :func:`default_shards`.
   """
 
-  def __init__(self, inner_loop, mode='vectorized', jit_compile_step=True):
+  def __init__(self, inner_loop, mode='vectorized', jit_compile_step=True,
+               shards=None):
     if mode not in MODES:
       raise ValueError(f'Unknown `mode` {mode!r}; allowed: {MODES}.')
+    if shards is not None and shards < 1:
+      raise ValueError(f'`shards` must be >= 1 or None, got {shards}.')
     self.inner_loop = inner_loop
     self.rule = inner_loop.rule
     self.mode = mode
     self.jit_compile_step = jit_compile_step
+    self.shards = shards
     self._compiled = {}
 
   def _task_step(self, model, theta, permutation, layers, batch, meta_batch,
@@ -144,18 +161,29 @@ class BatchedLoop:
       return self._task_step(model, theta, permutation, layers, batch,
                              meta_batch, num_classes)
 
-    def step(theta, layers, batches, support_x, query_x, extras):
+    def tasks_step(theta, tasks):
+      """The step of the tasks stacked in ``tasks`` (one shard)."""
       if self.mode == 'vectorized':
-        return tf.vectorized_map(
-            lambda args: one_task(theta, *args),
-            (permutations, layers, batches, support_x, support_y, query_x,
-             query_y, extras),
-            fallback_to_while_loop=False)
-      outputs = [
-          one_task(theta, *unstacked) for unstacked in unstack(
-              (permutations, layers, batches, support_x, support_y, query_x,
-               query_y, extras), count)]
-      return stack(outputs)
+        return tf.vectorized_map(lambda args: one_task(theta, *args), tasks,
+                                 fallback_to_while_loop=False)
+      return stack([one_task(theta, *unstacked) for unstacked in unstack(
+          tasks, tf.nest.flatten(tasks)[0].shape[0])])
+
+    if self.jit_compile_step:
+      tasks_step = tf.function(tasks_step, autograph=False, jit_compile=True)
+    bounds = shard_bounds(count, self.shards or default_shards())
+
+    def step(theta, layers, batches, support_x, query_x, extras):
+      tasks = (permutations, layers, batches, support_x, support_y, query_x,
+               query_y, extras)
+      if len(bounds) == 1:
+        return tasks_step(theta, tasks)
+      # Independent computations: the executor runs them concurrently.
+      outputs = [tasks_step(theta, tf.nest.map_structure(
+          lambda leaf, a=start, b=stop: leaf[a:b], tasks))
+                 for start, stop in bounds]
+      return tf.nest.map_structure(lambda *parts: tf.concat(parts, 0),
+                                   *outputs)
 
     return step
 
@@ -165,8 +193,6 @@ class BatchedLoop:
     step = self._batched_step(
         model, state[base_model.PERMUTATION],
         (meta_batch.support_y, meta_batch.query_y), num_classes, count)
-    if self.jit_compile_step:
-      step = tf.function(step, autograph=False, jit_compile=True)
     if self.inner_loop.recompute:
       step = tf.recompute_grad(step)
     extras = ()
@@ -268,6 +294,26 @@ class BatchedLoop:
     if key not in self._compiled:
       return 0
     return self._compiled[key].experimental_get_tracing_count()
+
+
+def default_shards():
+  """Shards of a batched step when none are set: one per CPU core on a
+  machine without accelerators, else 1 (one large computation suits a GPU
+  or TPU)."""
+  if (tf.config.list_logical_devices('GPU') or
+      tf.config.list_logical_devices('TPU')):
+    return 1
+  if hasattr(os, 'sched_getaffinity'):
+    return max(1, len(os.sched_getaffinity(0)))  # The cores this process has.
+  return os.cpu_count() or 1
+
+
+def shard_bounds(count, shards):
+  """``[(start, stop)]`` of at most ``shards`` contiguous, near-equal, non-
+  empty slices of ``count`` tasks."""
+  shards = max(1, min(shards, count))
+  edges = [count * i // shards for i in range(shards + 1)]
+  return list(zip(edges[:-1], edges[1:]))
 
 
 def mean_accuracies(result):

@@ -69,7 +69,8 @@ def test_batched_meta_gradient_is_the_mean_of_the_task_gradients():
   rule = rule_lib.UnsupervisedUpdate(config, dtype='float64')
   model = base_model.BaseMLP(INPUT_DIM, WIDTHS, dtype='float64')
   sequential = inner_loop.InnerLoop(rule, jit_compile=False)
-  batched = batched_loop.BatchedLoop(sequential)  # Defaults: pfor + XLA.
+  # pfor + XLA (the defaults), the 3 tasks as 2 concurrent shards (1 + 2).
+  batched = batched_loop.BatchedLoop(sequential, shards=2)
   rng = np.random.RandomState(0)
   # Each task its own φ_0, permutation, batches and few-shot task (with
   # extra regression targets, spec §6.2).
@@ -109,6 +110,26 @@ def test_batched_meta_gradient_is_the_mean_of_the_task_gradients():
                               meta_batches), NUM_CLASSES)
 
 
+@pytest.mark.parametrize('count, shards, expected', [
+    (5, 1, [(0, 5)]),
+    (3, 2, [(0, 1), (1, 3)]),
+    (4, 4, [(0, 1), (1, 2), (2, 3), (3, 4)]),
+    (2, 8, [(0, 1), (1, 2)]),
+    (7, 3, [(0, 2), (2, 4), (4, 7)]),
+])
+def test_shards_cover_the_tasks_in_near_equal_slices(count, shards,
+                                                     expected):
+  assert batched_loop.shard_bounds(count, shards) == expected
+
+
+def test_shards_must_be_positive():
+  loop = inner_loop.InnerLoop(rule_lib.UnsupervisedUpdate(
+      config_lib.RuleConfig(top_width=4, hidden_size=6, delta_dim=3,
+                            num_grad_channels=2, top_signal_channels=5)))
+  with pytest.raises(ValueError, match='`shards` must be >= 1'):
+    batched_loop.BatchedLoop(loop, shards=0)
+
+
 def _tiny_trainer(parse=True, seed=0, **kwargs):
   """A trainer on tiny.gin. Plain SGD on θ where the θ of two executions
   are compared: Adam's first steps are ±learning rate for any gradient above
@@ -129,7 +150,8 @@ def _theta(trainer):
 
 
 def test_batched_and_sequential_training_end_on_the_same_theta():
-  batched = _tiny_trainer(tasks_in_flight=3)
+  # One unsharded batched computation (the float64 test above shards).
+  batched = _tiny_trainer(tasks_in_flight=3, task_shards=1)
   sequential = _tiny_trainer(parse=False, tasks_in_flight=3,
                              batch_tasks=False)
   np.testing.assert_array_equal(_theta(batched)[0], _theta(sequential)[0])

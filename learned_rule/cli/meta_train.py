@@ -62,6 +62,11 @@ flags.DEFINE_bool('xla_step', True,
                   'With --batch_tasks: compile each batched inner step with '
                   'XLA. Faster on a CPU once compiled (tens of seconds at '
                   'start); turn it off for runs of a few steps.')
+flags.DEFINE_integer('task_shards', 0,
+                     'With --batch_tasks: split the tasks of one batched '
+                     'computation into this many concurrent ones (the cores '
+                     'of a CPU work on them in parallel); 0: one per CPU '
+                     'core, 1 on a GPU or TPU.', lower_bound=0)
 flags.DEFINE_bool('deterministic', False,
                   'Deterministic TF ops, so that a resumed run ends with the '
                   'same θ as an uninterrupted one.')
@@ -118,6 +123,7 @@ def main(argv):
     loop.train(FLAGS.root_dir, seed=FLAGS.seed, schedule=run_schedule,
                evaluation=evaluation, strategy=FLAGS.strategy,
                batch_tasks=FLAGS.batch_tasks, xla_step=FLAGS.xla_step,
+               task_shards=FLAGS.task_shards or None,
                xla_gradient=FLAGS.xla_gradient,
                **steps)
   except (ValueError, RuntimeError) as error:

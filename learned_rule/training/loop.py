@@ -114,7 +114,8 @@ class _Run:
 @gin.configurable(allowlist=['num_steps'])
 def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
           evaluation=None, strategy='local', cluster_resolver=None,
-          batch_tasks=True, xla_step=True, xla_gradient=False, log=print):
+          batch_tasks=True, xla_step=True, task_shards=None,
+          xla_gradient=False, log=print):
   """Meta-trains a rule (gin: ``RuleConfig``, ``TaskDistribution``, ...).
 
   Args:
@@ -135,6 +136,8 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
       batched computation (``MetaTrainer.batch_tasks``).
     xla_step: With ``batch_tasks``, compile each batched step with XLA
       (``MetaTrainer.xla_step``).
+    task_shards: With ``batch_tasks``, concurrent computations per group
+      (``MetaTrainer.task_shards``; None: one per CPU core).
     xla_gradient: Compile the meta-gradient with XLA
       (``InnerLoop.jit_compile_gradient``; slower on a CPU, DESIGN §6).
     log: Called with progress messages.
@@ -161,7 +164,7 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
   with strategies.scope(placement):
     trainer = meta_trainer_lib.MetaTrainer(
         rule, distribution, seed=seed, batch_tasks=batch_tasks,
-        xla_step=xla_step, inner_loop=inner_loop_lib.InnerLoop(
+        xla_step=xla_step, task_shards=task_shards, inner_loop=inner_loop_lib.InnerLoop(
             rule, jit_compile_gradient=xla_gradient))
     stepper = strategies.make_stepper(placement, trainer)
   if hasattr(evaluation, 'check_fits'):

@@ -108,7 +108,8 @@ def _task_from_json(values):
 
 
 @gin.configurable(denylist=['rule', 'distribution', 'seed', 'optimizer',
-                            'inner_loop', 'batch_tasks', 'xla_step'])
+                            'inner_loop', 'batch_tasks', 'xla_step',
+                            'task_shards'])
 class MetaTrainer:
   """Meta-trains ``rule`` on tasks from ``distribution``.
 
@@ -131,12 +132,15 @@ class MetaTrainer:
       execution setting (a flag), the same θ updates to float tolerance.
     xla_step: With ``batch_tasks``, compile each batched step with XLA
       (``BatchedLoop.jit_compile_step``; an execution setting too).
+    task_shards: With ``batch_tasks``, split each group into this many
+      concurrent computations (``BatchedLoop.shards``; None: one per CPU
+      core, 1 on an accelerator).
   """
 
   def __init__(self, rule, distribution, tasks_in_flight=4,
                clip_global_norm=1.0, max_consecutive_skips=10, seed=0,
                optimizer=None, inner_loop=None, batch_tasks=True,
-               xla_step=True):
+               xla_step=True, task_shards=None):
     if distribution.top_width != rule.config.top_width:
       raise ValueError(
           f'TaskDistribution.top_width {distribution.top_width} differs from '
@@ -155,13 +159,14 @@ class MetaTrainer:
     self.inner_loop = inner_loop or inner_loop_lib.InnerLoop(rule)
     self.batch_tasks = batch_tasks
     self.batched_loop = batched_loop_lib.BatchedLoop(
-        self.inner_loop, jit_compile_step=xla_step)
+        self.inner_loop, jit_compile_step=xla_step, shards=task_shards)
     self.step = 0
     self.skipped_tasks = 0
     self.skipped_updates = 0
     self.consecutive_skips = 0
     self.in_flight = []
     self._models = {}
+    self._apply = None
 
   # -- Tasks. -----------------------------------------------------------------
 
@@ -311,9 +316,14 @@ class MetaTrainer:
     Returns:
       The global norm before clipping.
     """
-    clipped, norm = tf.clip_by_global_norm(gradients, self.clip_global_norm)
-    self.optimizer.apply(clipped, self.rule.trainable_variables)
-    return float(norm)
+    if self._apply is None:  # One graph: ~70 variables' updates, not eager.
+      def clip_and_apply(gradients):
+        clipped, norm = tf.clip_by_global_norm(gradients,
+                                               self.clip_global_norm)
+        self.optimizer.apply(clipped, self.rule.trainable_variables)
+        return norm
+      self._apply = tf.function(clip_and_apply, autograph=False)
+    return float(self._apply(list(gradients)))
 
   # -- One meta-training step. ------------------------------------------------
 

@@ -32,8 +32,9 @@ own (vectorised, compiled) computation. The slices do not depend on one
 another, so TensorFlow's executor runs them concurrently on its inter-op
 threads: on a CPU, where one XLA computation of these small ops leaves
 cores idle much of the time, this keeps more of them busy. The slices of equal size share one compiled
-function. The default (None) is one shard per CPU core, and 1 on a GPU or
-TPU, where one large computation is better.
+function. The default (None) is one shard per CPU core for a compiled step
+(1 uncompiled, and 1 on a GPU or TPU, where one large computation is
+better).
 
 Measured on the shared 2-core CPU (meta_train/cpu.gin: 4 tasks of
 64-64-64-32, k = 8, B = 64; ``benchmarks/meta_train_throughput_lib/
@@ -171,7 +172,10 @@ class BatchedLoop:
 
     if self.jit_compile_step:
       tasks_step = tf.function(tasks_step, autograph=False, jit_compile=True)
-    bounds = shard_bounds(count, self.shards or default_shards())
+    # Unset, only compiled steps are sharded: uncompiled, the executor
+    # already runs independent ops concurrently, and shards only add tracing.
+    bounds = shard_bounds(count, self.shards or (
+        default_shards() if self.jit_compile_step else 1))
 
     def step(theta, layers, batches, support_x, query_x, extras):
       tasks = (permutations, layers, batches, support_x, support_y, query_x,

@@ -112,7 +112,7 @@ def test_tiny_config_sets_its_own_length(tiny_meta_run):
 
 
 def test_sigkill_then_resume_ends_with_the_uninterrupted_theta(tmp_path):
-  flags = ['--num_steps=8', '--checkpoint_every_steps=2',
+  flags = ['--num_steps=6', '--checkpoint_every_steps=2',
            '--export_every_steps=100', '--deterministic']
   reference = run_binary(tmp_path / 'reference', *flags)
   assert reference.returncode == 0, reference.stderr[-3000:]
@@ -121,14 +121,14 @@ def test_sigkill_then_resume_ends_with_the_uninterrupted_theta(tmp_path):
   manager = checkpoints.CheckpointManager(os.path.join(root, 'ckpt'))
   deadline = time.time() + 300
   while time.time() < deadline and (manager.latest() is None or
-                                    'ckpt-00000004' not in manager.latest()):
+                                    'ckpt-00000002' not in manager.latest()):
     if process.poll() is not None:
       break
     time.sleep(0.2)
   process.send_signal(signal.SIGKILL)
   process.wait()
   killed_at = manager.latest()
-  assert killed_at is not None and 'ckpt-00000008' not in killed_at
+  assert killed_at is not None and 'ckpt-00000006' not in killed_at
   resumed = run_binary(root, *flags)
   assert resumed.returncode == 0, resumed.stderr[-3000:]
   assert 'Resumed from step' in resumed.stdout + resumed.stderr

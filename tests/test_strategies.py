@@ -73,7 +73,7 @@ def test_asynchronous_updates_are_stale_counted_once_and_learn():
 
 
 def test_mirrored_on_two_logical_cpus_equals_local(tmp_path):
-  flags = ['--num_steps=3', '--deterministic', '--filters_every_steps=0',
+  flags = ['--num_steps=2', '--deterministic', '--filters_every_steps=0',
            '--noxla_step']
   local = run_meta_train(tmp_path / 'local', *flags)
   assert local.returncode == 0, local.stderr[-3000:]

@@ -66,7 +66,8 @@ flags.DEFINE_integer('task_shards', 0,
                      'With --batch_tasks: split the tasks of one batched '
                      'computation into this many concurrent ones (the cores '
                      'of a CPU work on them in parallel); 0: one per CPU '
-                     'core, 1 on a GPU or TPU.', lower_bound=0)
+                     'core with --xla_step, else 1, and 1 on a GPU or TPU.',
+                     lower_bound=0)
 flags.DEFINE_bool('deterministic', False,
                   'Deterministic TF ops, so that a resumed run ends with the '
                   'same θ as an uninterrupted one.')

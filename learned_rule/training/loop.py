@@ -137,7 +137,7 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
     xla_step: With ``batch_tasks``, compile each batched step with XLA
       (``MetaTrainer.xla_step``).
     task_shards: With ``batch_tasks``, concurrent computations per group
-      (``MetaTrainer.task_shards``; None: one per CPU core).
+      (``MetaTrainer.task_shards``; None: see there).
     xla_gradient: Compile the meta-gradient with XLA
       (``InnerLoop.jit_compile_gradient``; slower on a CPU, DESIGN §6).
     log: Called with progress messages.

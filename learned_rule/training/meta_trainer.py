@@ -134,7 +134,7 @@ class MetaTrainer:
       (``BatchedLoop.jit_compile_step``; an execution setting too).
     task_shards: With ``batch_tasks``, split each group into this many
       concurrent computations (``BatchedLoop.shards``; None: one per CPU
-      core, 1 on an accelerator).
+      core for an XLA step, else 1, and 1 on an accelerator).
   """
 
   def __init__(self, rule, distribution, tasks_in_flight=4,

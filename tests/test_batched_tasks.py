@@ -69,8 +69,8 @@ def test_batched_meta_gradient_is_the_mean_of_the_task_gradients():
   rule = rule_lib.UnsupervisedUpdate(config, dtype='float64')
   model = base_model.BaseMLP(INPUT_DIM, WIDTHS, dtype='float64')
   sequential = inner_loop.InnerLoop(rule, jit_compile=False)
-  # pfor + XLA (the defaults), the 3 tasks as 2 concurrent shards (1 + 2).
-  batched = batched_loop.BatchedLoop(sequential, shards=2)
+  # pfor + XLA (the defaults), the 3 tasks as one computation.
+  batched = batched_loop.BatchedLoop(sequential, shards=1)
   rng = np.random.RandomState(0)
   # Each task its own φ_0, permutation, batches and few-shot task (with
   # extra regression targets, spec §6.2).
@@ -150,8 +150,9 @@ def _theta(trainer):
 
 
 def test_batched_and_sequential_training_end_on_the_same_theta():
-  # One unsharded batched computation (the float64 test above shards).
-  batched = _tiny_trainer(tasks_in_flight=3, task_shards=1)
+  # The 3 tasks as 3 concurrent shards of one compiled step (the float64
+  # test above keeps them in one computation).
+  batched = _tiny_trainer(tasks_in_flight=3, task_shards=3)
   sequential = _tiny_trainer(parse=False, tasks_in_flight=3,
                              batch_tasks=False)
   np.testing.assert_array_equal(_theta(batched)[0], _theta(sequential)[0])

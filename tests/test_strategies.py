@@ -9,8 +9,10 @@ import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from conftest import final_theta
+from learned_rule.training import parameter_server
 from learned_rule.training import strategies
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -84,3 +86,61 @@ def test_mirrored_on_two_logical_cpus_equals_local(tmp_path):
                           final_theta(tmp_path / 'local')):
     np.testing.assert_allclose(ours, theirs, atol=1e-3)
   assert (tmp_path / 'mirrored' / 'export' / 'saved_model.pb').exists()
+
+
+# -- Results lost with their worker (AsyncStepper._fetch). ---------------------
+
+
+class _Lost:
+  """A finished function's result on a worker that has since died."""
+
+  def __init__(self, where):
+    self.where = where
+
+  def fetch(self):
+    raise tf.errors.UnavailableError(
+        None, None, f'failed to connect to all addresses; from remote target '
+        f'{self.where}/device:CPU:0 while calling EagerService/Enqueue')
+
+
+class _Finished:
+
+  def fetch(self):
+    return 'gradient'
+
+
+def _stepper(results):
+  """An AsyncStepper without a cluster: ``_dispatch`` records each task
+  scheduled again and hands out ``results`` in turn."""
+  stepper = parameter_server.AsyncStepper.__new__(parameter_server.AsyncStepper)
+  stepper.dispatched = []
+  results = iter(results)
+
+  def dispatch(task, arguments):
+    stepper.dispatched.append((task, arguments))
+    return next(results)
+
+  stepper._dispatch = dispatch  # pylint: disable=protected-access
+  return stepper
+
+
+def test_a_result_lost_with_its_worker_is_computed_again():
+  stepper = _stepper([_Finished()])
+  lost = _Lost('/job:worker/replica:0/task:1')
+  assert stepper._fetch('task', ('state',), lost) == 'gradient'  # pylint: disable=protected-access
+  assert stepper.dispatched == [('task', ('state',))]
+
+
+def test_a_task_whose_workers_keep_dying_fails_after_a_few_tries():
+  stepper = _stepper([_Lost('/job:worker/replica:0/task:0')] * 10)
+  with pytest.raises(tf.errors.UnavailableError):
+    stepper._fetch('task', (), _Lost('/job:worker/replica:0/task:1'))  # pylint: disable=protected-access
+  assert len(stepper.dispatched) == parameter_server._RESCHEDULES  # pylint: disable=protected-access
+
+
+def test_a_lost_parameter_server_stops_with_a_message():
+  stepper = _stepper([])
+  with pytest.raises(parameter_server.ParameterServerError,
+                     match='parameter server is unreachable'):
+    stepper._fetch('task', (), _Lost('/job:ps/replica:0/task:0'))  # pylint: disable=protected-access
+  assert not stepper.dispatched

@@ -25,11 +25,15 @@ between the θ a gradient was computed at and the θ it is applied to.
 
 The chief holds the tasks' base-model states and sends each function its
 state, batches and few-shot draw, so a rescheduled function recomputes the
-same truncation and checkpoints stay on the chief.
+same truncation and checkpoints stay on the chief. A function that finished
+on a worker keeps its result there until the chief reads it; if that worker
+dies in between, the coordinator does not run the function again (it has
+finished), so the chief schedules it again itself, with the same inputs.
 """
 
 import collections
 
+from absl import logging
 import gin
 import numpy as np
 import tensorflow as tf
@@ -38,6 +42,12 @@ from learned_rule.training import meta_trainer as meta_trainer_lib
 
 # Substrings of the errors TensorFlow raises when a parameter server is gone.
 _PS_FAILURE_MARKERS = ('/job:ps', 'job:ps', 'parameter server')
+# ...and when the worker that holds a finished function's result is gone.
+_WORKER_FAILURE_MARKER = '/job:worker'
+# Times a task's function is scheduled again after losing its worker.
+_RESCHEDULES = 3
+_CONNECTION_ERRORS = (tf.errors.UnavailableError, tf.errors.AbortedError,
+                      tf.errors.CancelledError, tf.errors.InternalError)
 
 
 class ParameterServerError(meta_trainer_lib.TrainingError):
@@ -72,7 +82,8 @@ class AsyncStepper:
     with strategy.scope():
       self.version = tf.Variable(trainer.step, dtype=tf.int64,
                                  trainable=False, name='theta_version')
-    self.pending = collections.deque()  # (task, RemoteValue), oldest first.
+    # (task, function arguments, RemoteValue), oldest first.
+    self.pending = collections.deque()
     self._functions = {}
 
   # -- The function the workers run. -----------------------------------------
@@ -100,10 +111,13 @@ class AsyncStepper:
     batches, few_shot = self.trainer.task_inputs(task)
     few_shot = tuple(None if part is None else tf.convert_to_tensor(part)
                      for part in few_shot)
-    remote = self.coordinator.schedule(
-        self._remote_function(task),
-        args=(task.state, tf.convert_to_tensor(batches), few_shot))
-    self.pending.append((task, remote))
+    arguments = (task.state, tf.convert_to_tensor(batches), few_shot)
+    self.pending.append((task, arguments, self._dispatch(task, arguments)))
+
+  def _dispatch(self, task, arguments):
+    """Hands ``task``'s function to the coordinator; a RemoteValue."""
+    return self.coordinator.schedule(self._remote_function(task),
+                                     args=arguments)
 
   # -- One θ update. ----------------------------------------------------------
 
@@ -121,14 +135,14 @@ class AsyncStepper:
     """
     trainer = self.trainer
     trainer.fill()
-    scheduled = {id(task) for task, _ in self.pending}
+    scheduled = {id(task) for task, _, _ in self.pending}
     for task in trainer.in_flight:
       if id(task) not in scheduled:
         self._schedule(task)
     tasks, results, versions = [], [], []
     while len(tasks) < self.tasks_per_update:
-      task, remote = self.pending.popleft()
-      gradient, version = self._fetch(remote)
+      task, arguments, remote = self.pending.popleft()
+      gradient, version = self._fetch(task, arguments, remote)
       gradient = gradient._replace(state=tf.nest.map_structure(
           tf.convert_to_tensor, gradient.state))
       tasks.append(task)
@@ -142,16 +156,24 @@ class AsyncStepper:
     outcome['staleness/max'] = float(np.max(staleness))
     return outcome
 
-  def _fetch(self, remote):
-    try:
-      return remote.fetch()
-    except (tf.errors.UnavailableError, tf.errors.AbortedError,
-            tf.errors.CancelledError, tf.errors.InternalError) as error:
-      text = str(error)
-      if any(marker in text for marker in _PS_FAILURE_MARKERS):
-        raise ParameterServerError(
-            f'A parameter server is unreachable, so θ is lost from the '
-            f'cluster; stopping. Restart the cluster: the run resumes from '
-            f'its newest checkpoint. ({type(error).__name__}: '
-            f'{text.splitlines()[0] if text else ""})') from error
-      raise
+  def _fetch(self, task, arguments, remote):
+    """The result of ``task``'s function; scheduled again, with the same
+    ``arguments``, when the worker that holds it died before it was read."""
+    for attempt in range(_RESCHEDULES + 1):
+      try:
+        return remote.fetch()
+      except _CONNECTION_ERRORS as error:
+        text = str(error)
+        summary = (f'{type(error).__name__}: '
+                   f'{text.splitlines()[0] if text else ""}')
+        if any(marker in text for marker in _PS_FAILURE_MARKERS):
+          raise ParameterServerError(
+              f'A parameter server is unreachable, so θ is lost from the '
+              f'cluster; stopping. Restart the cluster: the run resumes from '
+              f'its newest checkpoint. ({summary})') from error
+        if _WORKER_FAILURE_MARKER not in text or attempt == _RESCHEDULES:
+          raise
+        logging.warning('The worker holding a task gradient was lost before '
+                        'the chief read it; scheduling that task again. (%s)',
+                        summary)
+        remote = self._dispatch(task, arguments)

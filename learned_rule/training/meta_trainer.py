@@ -32,6 +32,7 @@ from learned_rule import tasks as tasks_lib
 from learned_rule.data import transforms
 from learned_rule.training import batched_tasks
 from learned_rule.training import checkpoints
+from learned_rule.training import tasks_in_flight as in_flight_lib
 
 
 class TrainingError(RuntimeError):
@@ -51,22 +52,7 @@ def make_meta_optimizer(learning_rate=1e-3, beta_1=0.9, beta_2=0.999,
                                name='meta_adam')
 
 
-@dataclasses.dataclass(eq=False)
-class TaskInFlight:
-  """One task in flight: its base model's state and where it stands.
-
-  Compared by identity: two tasks never are the same task.
-  """
-
-  task: tasks_lib.Task
-  model: object
-  state: object
-  rng: np.random.Generator
-  unrolls_done: int = 0
-
-  @property
-  def finished(self):
-    return self.unrolls_done >= self.task.num_truncations
+TaskInFlight = in_flight_lib.TaskInFlight
 
 
 @dataclasses.dataclass
@@ -92,19 +78,6 @@ def task_gradient_from(result, age):
       [tf.reduce_all(tf.math.is_finite(g)) for g in result.gradients]))
   return TaskGradient(loss, list(result.gradients), result.state, finite, age,
                       float(np.mean(np.asarray(result.accuracies))))
-
-
-def _rng_from_state(state):
-  rng = np.random.default_rng()
-  rng.bit_generator.state = state
-  return rng
-
-
-def _task_from_json(values):
-  values = dict(values)
-  for name in ('classes', 'widths'):
-    values[name] = tuple(values[name])
-  return tasks_lib.Task(**values)
 
 
 @gin.configurable(denylist=['rule', 'distribution', 'seed', 'optimizer',
@@ -225,14 +198,8 @@ class MetaTrainer:
               for i, v in enumerate(self.rule.trainable_variables)}
     arrays.update({f'optimizer/{i}': np.asarray(v.numpy())
                    for i, v in enumerate(self.optimizer.variables)})
-    # Checkpoint format: the tasks in flight are kept under 'workers'.
-    records = []
-    for w, task in enumerate(self.in_flight):
-      for i, value in enumerate(tf.nest.flatten(task.state)):
-        arrays[f'task/{w}/{i}'] = value.numpy()
-      records.append({'task': dataclasses.asdict(task.task),
-                      'unrolls_done': task.unrolls_done,
-                      'rng': task.rng.bit_generator.state})
+    task_arrays, records = in_flight_lib.to_checkpoint(self.in_flight)
+    arrays.update(task_arrays)
     metadata = {
         'step': self.step,
         'rule_config': self.rule.config.to_dict(),
@@ -262,21 +229,12 @@ class MetaTrainer:
     for i, variable in enumerate(self.optimizer.variables):
       variable.assign(arrays[f'optimizer/{i}'])
     self.step = metadata['step']
-    self.rng = _rng_from_state(metadata['rng'])
+    self.rng = in_flight_lib.rng_from_state(metadata['rng'])
     self.skipped_tasks = metadata['skipped_tasks']
     self.skipped_updates = metadata['skipped_updates']
-    self.in_flight = []
-    for w, record in enumerate(metadata['workers']):
-      task = _task_from_json(record['task'])
-      model = self.model_for(task)
-      template = base_model.initial_state(
-          model.input_dim, task.widths, 0,
-          memory_size=self.rule.config.memory_size)
-      flat = [tf.constant(arrays[f'task/{w}/{i}'])
-              for i in range(len(tf.nest.flatten(template)))]
-      self.in_flight.append(TaskInFlight(
-          task, model, tf.nest.pack_sequence_as(template, flat),
-          _rng_from_state(record['rng']), record['unrolls_done']))
+    self.in_flight = in_flight_lib.from_checkpoint(
+        arrays, metadata['workers'], self.model_for,
+        self.rule.config.memory_size)
     return step
 
   # -- The two halves of a step. ----------------------------------------------

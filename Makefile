@@ -10,7 +10,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 STAMP := $(VENV)/.installed
 
 .PHONY: setup offline-data fonts prepare-data test demo demo-apply \
-    transfer-offline ablation-offline sweeps-offline benchmark clean distclean
+    transfer-offline ablation-offline sweeps-offline benchmark \
+    benchmark-xla-gradient clean distclean
 
 setup: $(STAMP)
 
@@ -141,9 +142,17 @@ sweeps-offline: prepare-data
 	      --root_dir=$(RESULTS_DIR)/$$sweep \
 	      --gin_file=sweeps/$${sweep}_offline.gin || exit 1; \
 	done
+# The rule step against a dense matmul and SGD, meta-gradients at k = 8, 16
+# and 128 (recompute on: the meta-trainer's setting), the targets as ratios
+# of one run (benchmarks/results/inner_step.json), and the profile by op
+# class (profile_step.json). The XLA meta-gradient compiles for minutes:
+# `make benchmark-xla-gradient` measures it apart.
 benchmark: setup
 	$(VENV)/bin/python benchmarks/inner_step.py --configs=paper,cpu \
-	    --gradient_configs=cpu --skip_xla_gradient
+	    --gradient_configs=cpu --gradient_steps=8,16,128 \
+	    --gradient_recompute=on --gradient_repeats=5 --skip_xla_gradient
+	$(VENV)/bin/python benchmarks/profile_step.py
+benchmark-xla-gradient: setup
 	$(VENV)/bin/python benchmarks/inner_step.py --configs=cpu \
 	    --gradient_configs=cpu --gradient_steps=16 \
 	    --output_json=benchmarks/results/inner_step_xla_gradient.json

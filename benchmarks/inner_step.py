@@ -53,6 +53,7 @@ from inner_step_lib import machine
 from inner_step_lib import meta_gradient
 from inner_step_lib import report
 from inner_step_lib import steps as steps_lib
+from inner_step_lib import targets as targets_lib
 from inner_step_lib import timing
 from learned_rule import atomic_files
 
@@ -67,8 +68,11 @@ flags.DEFINE_list('gradient_configs', ['cpu'],
                   'measured (empty: none). The paper config without '
                   'recompute needs far more than 24 GB at 128 steps.')
 flags.DEFINE_integer('repeats', 5, 'Timed calls per step measurement.')
-flags.DEFINE_list('gradient_steps', ['16', '128'],
+flags.DEFINE_list('gradient_steps', ['8', '16', '128'],
                   'Rule steps unrolled in the meta-gradient measurements.')
+flags.DEFINE_list('gradient_recompute', ['on', 'off'],
+                  'Per-step recomputation settings of the meta-gradient '
+                  'measurements: on, off.')
 flags.DEFINE_bool('skip_xla_gradient', False,
                   'Skip the XLA meta-gradient settings (slow compiles).')
 flags.DEFINE_bool('quick', False,
@@ -152,6 +156,7 @@ def _settings():
       'gradient_configs': pick('gradient_configs', ['cpu']),
       'repeats': pick('repeats', 2),
       'gradient_steps': [int(s) for s in pick('gradient_steps', ['2'])],
+      'gradient_recompute': list(FLAGS.gradient_recompute),
       'skip_xla_gradient': pick('skip_xla_gradient', True),
       'gradient_repeats': pick('gradient_repeats', 1),
       'measure_timeout_s': FLAGS.measure_timeout_s,
@@ -166,6 +171,9 @@ def run_all(settings):
   if unknown:
     raise app.UsageError(f'Unknown configs {sorted(unknown)}; known: '
                          f'{sorted(benches.BENCHES)}.')
+  if not set(settings['gradient_recompute']) <= {'on', 'off'}:
+    raise app.UsageError(f"--gradient_recompute takes on and off, got "
+                         f"{settings['gradient_recompute']}.")
   results = {'machine': machine.machine_info(), 'settings': settings,
              'configs': {}}
   path = FLAGS.output_json
@@ -188,8 +196,9 @@ def run_all(settings):
     config['meta_gradient'] = {}
     for mode in modes:
       for steps in settings['gradient_steps']:
-        for recompute in (True, False):
-          key = f"{mode}/{steps}/{'on' if recompute else 'off'}"
+        for setting in settings['gradient_recompute']:
+          recompute = setting == 'on'
+          key = f'{mode}/{steps}/{setting}'
           entry = _run_subprocess(
               f'{name},{mode},{steps},{int(recompute)}',
               settings['measure_timeout_s'], settings['gradient_repeats'])
@@ -201,6 +210,7 @@ def run_all(settings):
                      if entry['status'] == 'ok' else entry['status'])
           print(f'[{name}] meta-gradient {key}: {summary}', flush=True)
   results['machine']['load_average_at_end'] = list(os.getloadavg())
+  results['targets'] = targets_lib.compute_targets(results)
   atomic_files.write_json(path, results, indent=1)
   return results
 

@@ -152,13 +152,16 @@ class MetaObjective:
     """
     meta_batch = few_shot.FewShotBatch(*meta_batch)
     count = tf.shape(meta_batch.support_x)[0]
-    _, activations = model.functional_forward(
-        state, tf.concat([meta_batch.support_x, meta_batch.query_x], axis=0))
-    features = activations[-1]
-    return self.from_features(
-        features[:count], meta_batch.support_y, features[count:],
-        meta_batch.query_y, num_classes, meta_batch.support_extra,
-        meta_batch.query_extra)
+    # One scope names every op of the objective in a profile.
+    with tf.name_scope('meta_objective'):
+      _, activations = model.functional_forward(
+          state, tf.concat([meta_batch.support_x, meta_batch.query_x],
+                           axis=0))
+      features = activations[-1]
+      return self.from_features(
+          features[:count], meta_batch.support_y, features[count:],
+          meta_batch.query_y, num_classes, meta_batch.support_extra,
+          meta_batch.query_extra)
 
 
 def logistic_regression_accuracy(support_features, support_labels,

@@ -90,6 +90,11 @@ def _np(value):
   return np.array(value, dtype=np.float64)
 
 
+def _units_first(value):
+  """[B, U, C] (the reference's layout) ↔ [U, B, C] (the rule's, §3.3)."""
+  return np.swapaxes(np.asarray(value), 0, 1)
+
+
 def _assert_close(actual, expected, rtol=RTOL):
   """|a − e| <= rtol·(|e| + max|e|), i.e. ~rtol relative to the scale."""
   actual = np.asarray(actual, dtype=np.float64)
@@ -184,8 +189,8 @@ def _terms_case(n_in, n_out, batch):
   lower_h = rng.normal(size=(batch, n_in, HIDDEN))
   upper_x = _activations(rng, batch, n_out)
   lower_x = _activations(rng, batch, n_in)
-  terms, w_tilde = layer(_t(kernel), _t(upper_h), _t(lower_h), _t(upper_x),
-                         _t(lower_x))
+  terms, w_tilde = layer(_t(kernel), _t(_units_first(upper_h)),
+                         _t(_units_first(lower_h)), _t(upper_x), _t(lower_x))
   expected, expected_wt = ref.weight_terms(
       kernel, upper_h, lower_h, upper_x, lower_x, _readouts(layer))
   actual = {name: _np(value) for name, value in terms.items()}
@@ -260,13 +265,13 @@ class WeightTermsTest(tf.test.TestCase, parameterized.TestCase):
     h_top = rng.normal(size=(batch, n_out, HIDDEN))
     h_bottom = rng.normal(size=(batch, n_in, HIDDEN))
     if psd:
-      actual = readout(_t(h_top))
+      actual = readout(_t(_units_first(h_top)))
       expected = ref.low_rank_readout(h_top, None, _dense(readout.top))
       self.assertEqual(expected.shape, (n_out, n_out))
       # PSD: symmetric with non-negative eigenvalues.
       self.assertGreater(np.linalg.eigvalsh(expected).min(), -1e-12)
     else:
-      actual = readout(_t(h_top), _t(h_bottom))
+      actual = readout(_t(_units_first(h_top)), _t(_units_first(h_bottom)))
       expected = ref.low_rank_readout(h_top, h_bottom, *_readout(readout))
       self.assertEqual(expected.shape, (n_in, n_out))
     _assert_close(actual, expected)
@@ -368,7 +373,7 @@ class BiasRuleTest(tf.test.TestCase, parameterized.TestCase):
     expected = ref.bias_rule(h, _dense(layer.readout))
     if mean_sign < 0:
       self.assertAllClose(expected.mean(), 0.0, atol=1e-12)
-    _assert_close(layer(_t(h)), expected)
+    _assert_close(layer(_t(_units_first(h))), expected)
 
 
 class DownwardSignalTest(tf.test.TestCase, parameterized.TestCase):
@@ -387,8 +392,9 @@ class DownwardSignalTest(tf.test.TestCase, parameterized.TestCase):
     feedback[0] *= 1e-4  # a row with tiny output: the 1e-6 matters
     expected = ref.downward_signal(signal, z, h, feedback,
                                    _dense(layer.projection))
-    actual = layer(_t(signal), _t(z), _t(h), _t(feedback))
-    _assert_close(actual, expected)
+    actual = layer(_t(_units_first(signal)), _t(z), _t(_units_first(h)),
+                   _t(feedback))
+    _assert_close(_units_first(actual), expected)
 
 
 class UpdateNetworkTest(tf.test.TestCase, parameterized.TestCase):
@@ -414,11 +420,11 @@ class UpdateNetworkTest(tf.test.TestCase, parameterized.TestCase):
               rng.normal(size=units))
     expected = ref.update_network(x, z, signal, offset, below, above,
                                   _update_network_params(layer))
-    actual = layer(_t(x), _t(z), _t(signal), _t(offset),
+    actual = layer(_t(x), _t(z), _t(_units_first(signal)), _t(offset),
                    None if below is None else _t(below),
                    None if above is None else _t(above))
     self.assertEqual(expected.shape, (batch, units, HIDDEN))
-    _assert_close(actual, expected)
+    _assert_close(_units_first(actual), expected)
 
   @parameterized.parameters(dict(units=1), dict(units=5), dict(units=12))
   def test_unit_id(self, units):
@@ -455,7 +461,7 @@ class TopSignalTest(tf.test.TestCase, parameterized.TestCase):
     x = _activations(rng, batch, width)
     expected = ref.top_signal(x, _top_signal_params(layer))
     self.assertEqual(expected.shape, (batch, width, DELTA))
-    _assert_close(layer(_t(x)), expected)
+    _assert_close(_units_first(layer(_t(x))), expected)
 
 
 class RuleStepTest(tf.test.TestCase, parameterized.TestCase):
@@ -504,7 +510,7 @@ class RuleStepTest(tf.test.TestCase, parameterized.TestCase):
       _assert_close(actual_x, expected_x)
     hs = rule.compute_h(state, zs, xs)
     for actual_h, expected_h in zip(hs, expected['hs'], strict=True):
-      _assert_close(actual_h, expected_h)
+      _assert_close(_units_first(actual_h), expected_h)
     new_state = rule(state, zs, xs)
     self.assertAllEqual(new_state[base_model.PERMUTATION], permutation)
     for index, entry in enumerate(new_state[base_model.LAYERS]):

@@ -1,5 +1,7 @@
 """The readable tables of a results dict (see ``--report_from``)."""
 
+from inner_step_lib import targets as targets_lib
+
 
 def _table(headers, rows):
   """Fixed-width text table; every column as wide as its widest cell."""
@@ -67,4 +69,7 @@ def format_report(results):
     out.append(_table(['config', 'mode', 'steps', 'recompute', 'status',
                        'first s', 'call s', 'ms/step', 'x fwd', 'peak MB',
                        'delta MB', 'steady dMB'], rows))
+  if results.get('targets'):
+    out.append('\nTargets (ratios within this run)')
+    out.append(targets_lib.format_targets(results['targets']))
   return '\n'.join(out)

@@ -10,7 +10,7 @@ NORMALIZE_EPSILON = 0.5
 
 
 class BiasRule(keras.layers.Layer):
-  """h^l [B, U, H] → Δb^l [U] (spec §3.7).
+  """h^l [U, B, H] → Δb^l [U] (spec §3.7).
 
   g = mean over the batch of Linear(h → 1); if mean(g) < 0 it is subtracted
   ("force nonlinearities to be exercised — biases can't all be increased
@@ -23,7 +23,7 @@ class BiasRule(keras.layers.Layer):
     **kwargs: Passed to ``keras.layers.Layer``.
 
   Call arguments:
-    h: [B, U, H].
+    h: [U, B, H].
 
   Returns:
     Δb, [U].
@@ -41,7 +41,7 @@ class BiasRule(keras.layers.Layer):
     self.built = True
 
   def call(self, h):
-    change = tf.reduce_mean(self.readout(h)[..., 0], axis=0)
+    change = tf.reduce_mean(self.readout(h)[..., 0], axis=1)
     change = change - tf.minimum(tf.reduce_mean(change), 0.0)
     return change * tf.math.rsqrt(self.normalize_epsilon +
                                   tf.reduce_mean(tf.square(change)))

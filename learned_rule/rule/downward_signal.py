@@ -25,13 +25,13 @@ class DownwardSignal(keras.layers.Layer):
     **kwargs: Passed to ``keras.layers.Layer``.
 
   Call arguments:
-    signal: d^l [B, n_l, D].
+    signal: d^l [n_l, B, D].
     pre_activations: z^l [B, n_l].
-    h: h^l [B, n_l, H].
+    h: h^l [n_l, B, H].
     feedback_kernel: V^l [n_{l-1}, n_l].
 
   Returns:
-    d^{l-1}, [B, n_{l-1}, D].
+    d^{l-1}, [n_{l-1}, B, D].
   """
 
   def __init__(self, hidden_size=64, delta_dim=32, rms_epsilon=RMS_EPSILON,
@@ -48,13 +48,17 @@ class DownwardSignal(keras.layers.Layer):
     self.built = True
 
   def gated_signal(self, signal, pre_activations, h):
-    """δ^l = d^l ⊙ sigmoid(z^l) + Linear(h^l), [B, n_l, D]."""
-    return (signal * tf.sigmoid(pre_activations)[:, :, None] +
+    """δ^l = d^l ⊙ sigmoid(z^l) + Linear(h^l), [n_l, B, D]."""
+    return (signal * tf.sigmoid(tf.transpose(pre_activations))[:, :, None] +
             self.projection(h))
 
   def call(self, signal, pre_activations, h, feedback_kernel):
     delta = self.gated_signal(signal, pre_activations, h)
-    below = tf.einsum('bjd,ij->bid', delta, feedback_kernel)
+    # V · δ over the units: one matmul on the [n_l, B·D] view.
+    shape = tf.shape(delta)
+    below = tf.reshape(
+        tf.matmul(feedback_kernel, tf.reshape(delta, [shape[0], -1])),
+        [-1, shape[1], shape[2]])
     return below * tf.math.rsqrt(
         tf.reduce_mean(tf.square(below), axis=-1, keepdims=True) +
         self.rms_epsilon)

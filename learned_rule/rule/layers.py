@@ -64,8 +64,11 @@ class BatchStatNorm(keras.layers.Layer):
         name='offset', shape=(input_shape[-1],), initializer='zeros')
 
   def call(self, inputs):
-    axes = list(range(len(inputs.shape) - 1))
-    mean, variance = tf.nn.moments(inputs, axes=axes, keepdims=True)
+    # The statistics of a [rows, channels] view: one reduction over the
+    # major axis, which XLA and TF's kernels do faster than over several.
+    channels = inputs.shape[-1]
+    mean, variance = tf.nn.moments(tf.reshape(inputs, [-1, channels]),
+                                   axes=[0])
     return ((inputs - mean) * tf.math.rsqrt(variance + self.epsilon) +
             self.offset)
 
@@ -75,9 +78,34 @@ class BatchStatNorm(keras.layers.Layer):
     return config
 
 
+class AxisConv1D(keras.layers.Conv1D):
+  """A 1-D convolution that runs along either of the first two axes.
+
+  The update network holds its activations as [units, batch, channels] and
+  convolves along the batch (axis 1) and along the units (axis 0, the
+  ``UnitConv`` of spec §3.3). Both are one ``conv2d`` over the tensor seen
+  as a single [1, units, batch, channels] image, with the kernel [k, C, O]
+  laid along the chosen axis, so neither needs a transpose. Along axis 1
+  it equals ``keras.layers.Conv1D`` on the same weights.
+
+  Call arguments:
+    inputs: [A, L, C] (rank 3).
+    axis: 1 (default, the Keras Conv1D axis) or 0.
+  """
+
+  def call(self, inputs, axis=1):
+    if axis not in (0, 1) or inputs.shape.rank != 3:
+      raise ValueError(f'AxisConv1D convolves along axis 0 or 1 of a rank-3 '
+                       f'input, got axis={axis} and shape {inputs.shape}.')
+    kernel = tf.convert_to_tensor(self.kernel)
+    kernel = kernel[:, None] if axis == 0 else kernel[None]
+    outputs = tf.nn.conv2d(inputs[None], kernel, strides=1, padding='SAME')
+    return tf.nn.bias_add(outputs[0], self.bias)
+
+
 def conv1d(filters, kernel_size, name, dtype=None):
   """A Sonnet-v1-style Conv1D: SAME padding, bias, fan-in init (§3.10)."""
-  return keras.layers.Conv1D(
+  return AxisConv1D(
       filters, kernel_size, padding='same', use_bias=True,
       kernel_initializer=FanInTruncatedNormal(), bias_initializer='zeros',
       name=name, dtype=dtype)

@@ -107,7 +107,7 @@ class UnsupervisedUpdate(keras.layers.Layer):
     """Runs the top signal and the update network top-down (§3.1–§3.4).
 
     Returns:
-      The list h^0..h^L, each [B, n_l, H].
+      The list h^0..h^L, each [n_l, B, H] (units first, §3.3).
     """
     layers = state[base_model.LAYERS]
     depth = len(layers)

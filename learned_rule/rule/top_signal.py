@@ -12,7 +12,7 @@ from learned_rule.rule import layers
 
 
 class TopSignal(keras.layers.Layer):
-  """Maps top activations x^L [B, C] to the top signal d^L [B, C, D].
+  """Maps top activations x^L [B, C] to the top signal d^L [C, B, D].
 
   Layout (spec §3.2): each top unit is a sequence along the batch. A conv
   (kernel 5, 1 → ``channels``) with BN and ReLU; then the ``channels`` act as
@@ -37,7 +37,7 @@ class TopSignal(keras.layers.Layer):
     top_activations: ``[B, C]``.
 
   Returns:
-    ``[B, C, D]``.
+    ``[C, B, D]``: units first, the layout of the update network (§3.3).
   """
 
   def __init__(self, top_width=32, channels=64, num_layers=2, delta_dim=32,
@@ -99,8 +99,7 @@ class TopSignal(keras.layers.Layer):
     net = tf.transpose(net, [2, 1, 0])                # [C, B, channels]
     for block in self.blocks:
       net = self._apply(block, net)
-    net = self.output_conv(net)                       # [C, B, D]
-    return tf.transpose(net, [1, 0, 2])               # [B, C, D]
+    return self.output_conv(net)                      # [C, B, D]
 
   def get_config(self):
     config = super().get_config()

@@ -75,9 +75,8 @@ def _static_or_dynamic_shape(tensor):
 class UnitConv(keras.layers.Layer):
   """Residual convolution over neighbouring units (``ConcatUnitConv``, §3.3).
 
-  Transposes [U, B, C] to [B, U, C] so the units are the length axis,
-  applies two [conv k3 C → C, BN, ReLU] blocks, transposes back and adds
-  the result to the input.
+  Applies two [conv k3 C → C along the units, BN, ReLU] blocks to
+  [U, B, C] and adds the result to the input.
 
   Args:
     channels: C.
@@ -105,10 +104,10 @@ class UnitConv(keras.layers.Layer):
     self.built = True
 
   def call(self, inputs):
-    net = tf.transpose(inputs, [1, 0, 2])
+    net = inputs
     for conv, norm in zip(self.convs, self.norms):
-      net = tf.nn.relu(norm(conv(net)))
-    return inputs + tf.transpose(net, [1, 0, 2])
+      net = tf.nn.relu(norm(conv(net, axis=0)))
+    return inputs + net
 
   def get_config(self):
     config = super().get_config()
@@ -118,7 +117,7 @@ class UnitConv(keras.layers.Layer):
 
 
 class UpdateNetwork(keras.layers.Layer):
-  """Per-neuron network: local quantities → h [B, U, H] (spec §3.3).
+  """Per-neuron network: local quantities → h [U, B, H] (spec §3.3).
 
   Input channels per (unit, example): the 8 globally scaled weight
   statistics, the raw offset b, then (our extension) the M memory channels,
@@ -139,14 +138,15 @@ class UpdateNetwork(keras.layers.Layer):
   Call arguments:
     activations: x [B, U].
     pre_activations: z [B, U] (x itself at the input layer).
-    signal: d [B, U, D].
+    signal: d [U, B, D].
     offset: b [U] (zeros at the input layer).
     kernel_below: W^l [n_{l-1}, U] or None at the input layer.
     kernel_above: W^{l+1} [U, n_{l+1}] or None at the top layer.
     memory: [U, M] or None when M = 0.
 
   Returns:
-    h, [B, U, H].
+    h, [U, B, H]: the rule keeps h and d units-first, the layout in which
+    the convolutions, readouts and V·δ need no transpose.
   """
 
   def __init__(self, hidden_size=64, delta_dim=32, num_layers=1,
@@ -209,7 +209,7 @@ class UpdateNetwork(keras.layers.Layer):
         tf.transpose(activations)[:, :, None],
         tf.transpose(pre_activations)[:, :, None],
         per_unit(unit_id_features(units, dtype)),
-        tf.transpose(signal, [1, 0, 2]),
+        signal,
     ], axis=-1)
     raw = [per_unit(neuron_weight_features(kernel_below, kernel_above)),
            per_unit(offset[:, None])]
@@ -218,11 +218,11 @@ class UpdateNetwork(keras.layers.Layer):
     net = tf.concat(raw + [self.input_norm(normalized)], axis=-1)
     for conv, norm, unit_conv in zip(self.convs, self.norms, self.unit_convs):
       net = unit_conv(tf.nn.relu(norm(conv(net))))
-    return tf.transpose(net, [1, 0, 2])
+    return net
 
   def next_memory(self, memory, h):
     """Our extension: m ← (1 − ρ) m + ρ tanh(Linear(mean_batch h))."""
-    written = tf.tanh(self.memory_write(tf.reduce_mean(h, axis=0)))
+    written = tf.tanh(self.memory_write(tf.reduce_mean(h, axis=1)))
     return (1.0 - self.memory_rate) * memory + self.memory_rate * written
 
   def get_config(self):

@@ -41,6 +41,35 @@ READOUTS = {
     'sqr_upper_symm': False,
 }
 
+# The batched readouts (WeightTerms.readout_matrices): which learned map
+# reads which side. Pair readouts R(h^l, h^{l-1}) apply their top map to the
+# upper side and their bottom map to the lower side; one-sided readouts
+# R(h, h) apply both maps to one side, a psd one its top map twice. Each
+# side's list holds the pair readouts' maps, then the one-sided readouts'
+# column maps (top), then the row maps (bottom) of those that are not psd.
+PAIR_READOUTS = ('weight_readout_0', 'weight_readout_1', 'weight_readout_rbf')
+UPPER_ONE_SIDED = ('lin_upper_psd', 'lin_upper_symm', 'sqr_upper_symm')
+LOWER_ONE_SIDED = ('lin_lower_symm', 'sqr_lower_symm')
+
+
+def _side_maps_of(one_sided, pair_side):
+  """(readout, map) pairs of one side, and the index of each one-sided
+  readout's row map among them (its column map's, if psd)."""
+  maps = [(name, pair_side) for name in PAIR_READOUTS]
+  maps += [(name, 'top') for name in one_sided]
+  rows = []
+  for offset, name in enumerate(one_sided):
+    if READOUTS[name]:
+      rows.append(len(PAIR_READOUTS) + offset)
+    else:
+      rows.append(len(maps))
+      maps.append((name, 'bottom'))
+  return tuple(maps), rows
+
+
+UPPER_MAPS, UPPER_ROWS = _side_maps_of(UPPER_ONE_SIDED, 'top')
+LOWER_MAPS, LOWER_ROWS = _side_maps_of(LOWER_ONE_SIDED, 'bottom')
+
 
 def normalized_kernel(kernel, epsilon=KERNEL_RMS_EPSILON):
   """w̃: every column (receptive field) of W scaled to unit RMS (§3.5)."""
@@ -63,7 +92,7 @@ def symmetrize(matrix):
 
 
 class LowRankReadout(keras.layers.Layer):
-  """R(h_top, h_bottom)_{ij} = (1/G)(1/B) Σ_{g,b} r_bot[g,b,i] r_top[g,b,j].
+  """R(h_top, h_bottom)_{ij} = (1/G)(1/B) Σ_{g,b} r_bot[i,b,g] r_top[j,b,g].
 
   ``top`` and ``bottom`` are learned linear maps H → G. In ``psd`` mode the
   top map serves both sides, which makes R positive semi-definite.
@@ -75,8 +104,8 @@ class LowRankReadout(keras.layers.Layer):
     **kwargs: Passed to ``keras.layers.Layer``.
 
   Call arguments:
-    h_top: [B, n_top, H].
-    h_bottom: [B, n_bottom, H]; ignored in ``psd`` mode.
+    h_top: [n_top, B, H].
+    h_bottom: [n_bottom, B, H]; ignored in ``psd`` mode.
 
   Returns:
     [n_bottom, n_top] (``[n_top, n_top]`` in ``psd`` mode).
@@ -103,8 +132,8 @@ class LowRankReadout(keras.layers.Layer):
   def call(self, h_top, h_bottom=None):
     read_top = self.top(h_top)
     read_bottom = read_top if self.psd else self.bottom(h_bottom)
-    batch = tf.cast(tf.shape(h_top)[0], read_top.dtype)
-    outer = tf.einsum('big,bjg->ij', read_bottom, read_top)
+    batch = tf.cast(tf.shape(h_top)[1], read_top.dtype)
+    outer = tf.einsum('ibg,jbg->ij', read_bottom, read_top)
     return outer / (batch * self.num_channels)
 
   def get_config(self):
@@ -124,8 +153,8 @@ class WeightTerms(keras.layers.Layer):
 
   Call arguments:
     kernel: W^l [n_in, n_out].
-    upper_h: h^l [B, n_out, H].
-    lower_h: h^{l-1} [B, n_in, H].
+    upper_h: h^l [n_out, B, H].
+    lower_h: h^{l-1} [n_in, B, H].
     upper_activations: x^l [B, n_out].
     lower_activations: x^{l-1} [B, n_in].
 
@@ -148,14 +177,52 @@ class WeightTerms(keras.layers.Layer):
       readout.build()
     self.built = True
 
-  def _one_side(self, name, h_side, num_units):
-    """U = R(h, h) for a ``symm`` or ``psd`` readout, divided by √n (§3.5)."""
-    readout = self.readouts[name]
-    if readout.psd:
-      matrix = readout(h_side)
-    else:
-      matrix = symmetrize(readout(h_side, h_side))
-    return matrix / tf.sqrt(tf.cast(num_units, matrix.dtype))
+  def _side_maps(self, maps):
+    """The kernels [H, M·G] and biases [M·G] of ``maps``, concatenated."""
+    dense = [getattr(self.readouts[name], side) for name, side in maps]
+    return (tf.concat([tf.convert_to_tensor(d.kernel) for d in dense], -1),
+            tf.concat([tf.convert_to_tensor(d.bias) for d in dense], -1))
+
+  def _read(self, h, maps):
+    """All ``maps`` of one side in one matmul: h [n, B, H] → [M, n, B·G]."""
+    kernel, bias = self._side_maps(maps)
+    units, batch = tf.shape(h)[0], tf.shape(h)[1]
+    reads = tf.reshape(
+        tf.matmul(tf.reshape(h, [-1, self.hidden_size]), kernel) + bias,
+        [units, batch, len(maps), self.num_channels])
+    return tf.reshape(tf.transpose(reads, [2, 0, 1, 3]),
+                      [len(maps), units, batch * self.num_channels])
+
+  def _outer(self, rows, columns, batch):
+    """R = (1/(B·G)) rows · columnsᵀ per map, [M, n_rows, n_columns]."""
+    return tf.matmul(rows, columns, transpose_b=True) / (
+        batch * self.num_channels)
+
+  def readout_matrices(self, upper_h, lower_h, n_in, n_out):
+    """Every readout of :data:`READOUTS`, in two matmuls and three outer-
+    product batches: pair readouts [n_in, n_out], and the one-sided ones
+    divided by √n, ``symm`` ones symmetrised (spec §3.5).
+
+    Equal to calling each :class:`LowRankReadout`, with each side's maps
+    applied at once.
+    """
+    batch = tf.cast(tf.shape(upper_h)[1], upper_h.dtype)
+    upper = self._read(upper_h, UPPER_MAPS)
+    lower = self._read(lower_h, LOWER_MAPS)
+    pairs = self._outer(lower[:len(PAIR_READOUTS)],
+                        upper[:len(PAIR_READOUTS)], batch)
+    out = dict(zip(PAIR_READOUTS, tf.unstack(pairs)))
+    first = len(PAIR_READOUTS)
+    for names, reads, rows, units in (
+        (UPPER_ONE_SIDED, upper, UPPER_ROWS, n_out),
+        (LOWER_ONE_SIDED, lower, LOWER_ROWS, n_in)):
+      matrices = self._outer(tf.gather(reads, rows),
+                             reads[first:first + len(names)], batch)
+      for name, matrix in zip(names, tf.unstack(matrices)):
+        if not self.readouts[name].psd:
+          matrix = symmetrize(matrix)
+        out[name] = matrix / tf.sqrt(tf.cast(units, matrix.dtype))
+    return out
 
   def call(self, kernel, upper_h, lower_h, upper_activations,
            lower_activations):
@@ -176,24 +243,20 @@ class WeightTerms(keras.layers.Layer):
         tf.reduce_mean(tf.square(decorrelation) + DECORRELATION_EPSILON))
     terms['hebb'] = -tf.matmul(lower_std, upper_std, transpose_a=True) / batch
 
-    terms['0_order'] = self.readouts['weight_readout_0'](upper_h, lower_h)
-    terms['1_order'] = w_tilde * self.readouts['weight_readout_1'](
-        upper_h, lower_h)
-    terms['rbf'] = tf.exp(-tf.square(w_tilde)) * self.readouts[
-        'weight_readout_rbf'](upper_h, lower_h)
+    readout = self.readout_matrices(upper_h, lower_h, n_in, n_out)
+    terms['0_order'] = readout['weight_readout_0']
+    terms['1_order'] = w_tilde * readout['weight_readout_1']
+    terms['rbf'] = tf.exp(-tf.square(w_tilde)) * readout['weight_readout_rbf']
 
     square_kernel = tf.sqrt(1.0 + tf.square(w_tilde)) - 1.0
     sign = tf.sign(w_tilde)
-    lower_symm = self._one_side('lin_lower_symm', lower_h, n_in)
-    terms['lin_lower_symm'] = tf.matmul(lower_symm, w_tilde)
-    terms['lin_upper_psd'] = tf.matmul(
-        w_tilde, self._one_side('lin_upper_psd', upper_h, n_out))
-    terms['lin_upper_symm'] = tf.matmul(
-        w_tilde, self._one_side('lin_upper_symm', upper_h, n_out))
-    terms['sqr_lower_symm'] = sign * tf.matmul(
-        self._one_side('sqr_lower_symm', lower_h, n_in), square_kernel)
-    terms['sqr_upper_symm'] = sign * tf.matmul(
-        square_kernel, self._one_side('sqr_upper_symm', upper_h, n_out))
+    terms['lin_lower_symm'] = tf.matmul(readout['lin_lower_symm'], w_tilde)
+    terms['lin_upper_psd'] = tf.matmul(w_tilde, readout['lin_upper_psd'])
+    terms['lin_upper_symm'] = tf.matmul(w_tilde, readout['lin_upper_symm'])
+    terms['sqr_lower_symm'] = sign * tf.matmul(readout['sqr_lower_symm'],
+                                               square_kernel)
+    terms['sqr_upper_symm'] = sign * tf.matmul(square_kernel,
+                                               readout['sqr_upper_symm'])
     return terms, w_tilde
 
   def get_config(self):

@@ -1,0 +1,139 @@
+r"""Where the time of one rule step and one meta-gradient step goes.
+
+Runs the TensorFlow profiler over a few compiled calls of the paper
+configuration (``inner_step_lib/benches.py``) and charges every op's self
+time to a class: the update network's convolutions along the batch and
+along the units, the batch norms inside θ, the top signal, the downward
+signal, the readouts and the other weight terms, the merge, the bias rule,
+the base model's forward, the meta-objective's ridge solve, and the
+transposes and copies (``inner_step_lib/op_profile.py``).
+
+Three programs are profiled, each after a warm-up call:
+
+* ``forward/graph`` and ``forward/xla``: ``InnerLoop.unroll`` over
+  ``--steps`` rule steps, XLA off and on;
+* ``meta_gradient/graph``: ``InnerLoop.meta_gradient`` over ``--steps``
+  rule steps with a 10-class few-shot task, per-step recomputation on (the
+  meta-trainer's setting).
+
+Shares are of the summed self time of all compute threads (thread time,
+not wall time). Regenerate (from the repository root):
+
+  .venv/bin/python benchmarks/profile_step.py
+  .venv/bin/python benchmarks/profile_step.py --report_from=PATH
+
+Reference: paper_spec.md §10 (compute cost), DESIGN.md §6.
+"""
+
+import json
+import time
+
+from absl import app
+from absl import flags
+
+from inner_step_lib import benches
+from inner_step_lib import machine
+from inner_step_lib import op_profile
+from learned_rule import atomic_files
+from learned_rule import inner_loop
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string('output_json', 'benchmarks/results/profile_step.json',
+                    'Where to write the profile.')
+flags.DEFINE_enum('config', 'paper', sorted(benches.BENCHES),
+                  'Configuration to profile.')
+flags.DEFINE_integer('steps', 4, 'Rule steps per profiled call.', lower_bound=1)
+flags.DEFINE_integer('calls', 2, 'Profiled calls per program.', lower_bound=1)
+flags.DEFINE_list('programs', ['forward/graph', 'forward/xla',
+                               'meta_gradient/graph'],
+                  'Programs to profile.')
+flags.DEFINE_integer('seed', 0, 'Seed of the model, θ and the data.')
+flags.DEFINE_string('report_from', None,
+                    'Only print the table of this existing profile JSON.')
+
+PROGRAMS = ('forward/graph', 'forward/xla', 'meta_gradient/graph')
+
+
+def _program(name, bench, steps, seed):
+  """A no-argument function that runs one call of program ``name``."""
+  model, rule, state = benches.build(bench, seed)
+  batches = benches.unlabeled_batches(bench, steps, seed)
+  kind, mode = name.split('/')
+  if kind == 'forward':
+    loop = inner_loop.InnerLoop(rule, jit_compile=mode == 'xla')
+    return lambda: loop.unroll(model, state, batches)
+  loop = inner_loop.InnerLoop(rule, jit_compile_gradient=mode == 'xla')
+  meta_batch = benches.few_shot_batch(bench, seed)
+  return lambda: loop.meta_gradient(model, state, batches, meta_batch,
+                                    benches.NUM_CLASSES).gradients
+
+
+def profile(name, bench, steps, calls, seed):
+  """Seconds of thread time per class and rule step, and wall time."""
+  function = _program(name, bench, steps, seed)
+  function()  # Trace and compile outside the profile.
+  start = time.perf_counter()
+  seconds, ops = op_profile.profile_calls(function, calls)
+  wall = time.perf_counter() - start
+  per_step = calls * steps
+  return {'wall_ms_per_step': 1e3 * wall / per_step,
+          'thread_ms_per_step': {label: 1e3 * value / per_step
+                                 for label, value in seconds.items()},
+          'op_events': dict(ops)}
+
+
+def format_table(results):
+  """One row per class, one column of shares per program."""
+  programs = list(results['programs'])
+  totals = {name: sum(entry['thread_ms_per_step'].values())
+            for name, entry in results['programs'].items()}
+  labels = sorted(
+      {label for entry in results['programs'].values()
+       for label in entry['thread_ms_per_step']},
+      key=lambda label: -sum(results['programs'][name][
+          'thread_ms_per_step'].get(label, 0.0) / totals[name]
+                             for name in programs))
+  header = ['op class'] + programs
+  rows = [[label] + [
+      f"{100 * results['programs'][name]['thread_ms_per_step'].get(label, 0.0) / totals[name]:.1f}%"
+      for name in programs] for label in labels]
+  rows.append(['thread ms / step'] + [f'{totals[name]:.0f}'
+                                      for name in programs])
+  rows.append(['wall ms / step'] + [
+      f"{results['programs'][name]['wall_ms_per_step']:.0f}"
+      for name in programs])
+  widths = [max(len(row[i]) for row in [header] + rows)
+            for i in range(len(header))]
+  lines = ['  '.join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                     for i, (cell, w) in enumerate(zip(row, widths)))
+           for row in [header] + rows]
+  lines.insert(1, '  '.join('-' * w for w in widths))
+  return '\n'.join(lines)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError('Too many command-line arguments.')
+  if FLAGS.report_from:
+    with open(FLAGS.report_from) as f:
+      print(format_table(json.load(f)))
+    return
+  unknown = set(FLAGS.programs) - set(PROGRAMS)
+  if unknown:
+    raise app.UsageError(f'Unknown --programs {sorted(unknown)}; known: '
+                         f'{list(PROGRAMS)}.')
+  bench = benches.BENCHES[FLAGS.config]
+  results = {'machine': machine.machine_info(), 'config': FLAGS.config,
+             'steps': FLAGS.steps, 'calls': FLAGS.calls, 'programs': {}}
+  for name in FLAGS.programs:
+    results['programs'][name] = profile(name, bench, FLAGS.steps,
+                                        FLAGS.calls, FLAGS.seed)
+    atomic_files.write_json(FLAGS.output_json, results, indent=1)
+    print(f'[{FLAGS.config}] profiled {name}', flush=True)
+  print(format_table(results))
+  print(f'\nWrote {FLAGS.output_json}')
+
+
+if __name__ == '__main__':
+  app.run(main)

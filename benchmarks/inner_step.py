@@ -13,8 +13,11 @@ and ``cpu``, see ``inner_step_lib/benches.py``):
    2048 × 2048 float32 matmul measured in the same run right before each
    configuration (``inner_step_lib/timing.py``).
 4. Meta-gradient (``inner_step_lib/meta_gradient.py``): through
-   ``--gradient_steps`` rule steps with a 10-class few-shot task, graph mode
-   and XLA, per-step recomputation on and off. Every setting runs in a
+   ``--gradient_steps`` rule steps with a 10-class few-shot task, graph mode,
+   XLA (one program) and XLA steps in a graph loop (``xla_step``), with
+   per-step recomputation on and off (``--gradient_recompute``; xla_step
+   only on). Then the targets (``inner_step_lib/targets.py``), as ratios
+   of this one run. Every setting runs in a
    fresh subprocess (this script with
    ``--measure_one=config,mode,steps,recompute``), which reports the first
    call, the median of the following calls (at most ``--gradient_repeats``,
@@ -73,6 +76,10 @@ flags.DEFINE_list('gradient_steps', ['8', '16', '128'],
 flags.DEFINE_list('gradient_recompute', ['on', 'off'],
                   'Per-step recomputation settings of the meta-gradient '
                   'measurements: on, off.')
+flags.DEFINE_bool('xla_step_gradient', True,
+                  'Also measure meta-gradients whose steps and recomputed '
+                  'gradients are XLA programs (InnerLoop.jit_compile_step; '
+                  'with recompute on only).')
 flags.DEFINE_bool('skip_xla_gradient', False,
                   'Skip the XLA meta-gradient settings (slow compiles).')
 flags.DEFINE_bool('quick', False,
@@ -96,6 +103,8 @@ flags.DEFINE_string('measure_one', None,
                     'Internal: "config,mode,steps,recompute" runs one '
                     'meta-gradient measurement and prints it as JSON.')
 
+# Meta-gradient modes (inner_step_lib/meta_gradient.py).
+GRADIENT_MODES = ('graph', 'xla', 'xla_step')
 # Marks the JSON line a --measure_one subprocess prints.
 RESULT_MARKER = 'INNER_STEP_RESULT '
 
@@ -132,7 +141,7 @@ def _run_subprocess(spec, timeout_s, repeats):
 
 def _parse_measure_one(spec):
   name, mode, steps, recompute = spec.split(',')
-  if name not in benches.BENCHES or mode not in ('graph', 'xla'):
+  if name not in benches.BENCHES or mode not in GRADIENT_MODES:
     raise app.UsageError(f'Bad --measure_one {spec!r}.')
   return (benches.BENCHES[name], mode, int(steps),
           recompute in ('1', 'true', 'on'))
@@ -158,6 +167,7 @@ def _settings():
       'gradient_steps': [int(s) for s in pick('gradient_steps', ['2'])],
       'gradient_recompute': list(FLAGS.gradient_recompute),
       'skip_xla_gradient': pick('skip_xla_gradient', True),
+      'xla_step_gradient': pick('xla_step_gradient', False),
       'gradient_repeats': pick('gradient_repeats', 1),
       'measure_timeout_s': FLAGS.measure_timeout_s,
       'seed': FLAGS.seed,
@@ -189,6 +199,8 @@ def run_all(settings):
         bench, steps, settings['repeats'], settings['seed'], config['matmul'])
     atomic_files.write_json(path, results, indent=1)
   modes = ['graph'] + ([] if settings['skip_xla_gradient'] else ['xla'])
+  if settings['xla_step_gradient']:
+    modes.append('xla_step')
   for name in settings['configs']:
     if name not in settings['gradient_configs']:
       continue
@@ -198,6 +210,8 @@ def run_all(settings):
       for steps in settings['gradient_steps']:
         for setting in settings['gradient_recompute']:
           recompute = setting == 'on'
+          if mode == 'xla_step' and not recompute:
+            continue
           key = f'{mode}/{steps}/{setting}'
           entry = _run_subprocess(
               f'{name},{mode},{steps},{int(recompute)}',

@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from learned_rule import base_model
+from learned_rule import compiled_recompute
 from learned_rule import meta_objective as meta_objective_lib
 from learned_rule.data import few_shot
 
@@ -86,15 +87,25 @@ class InnerLoop:
       slower and compiling for minutes on CPU (benchmarks/inner_step.py).
     recompute: Per-step ``tf.recompute_grad`` in meta-gradients, so their
       memory does not grow with the number of steps.
+    jit_compile_step: With ``recompute``, compile each step of a
+      meta-gradient, and the recomputation and backward pass of its
+      gradient, as XLA programs inside the graph-mode loop
+      (:mod:`learned_rule.compiled_recompute`). Faster per step; each
+      architecture compiles once more at its first meta-gradient.
   """
 
   def __init__(self, rule, objective=None, jit_compile=True,
-               jit_compile_gradient=False, recompute=True):
+               jit_compile_gradient=False, recompute=True,
+               jit_compile_step=False):
+    if jit_compile_step and not recompute:
+      raise ValueError('`jit_compile_step` compiles the recomputed gradient '
+                       'of each step; it needs `recompute=True`.')
     self.rule = rule
     self.objective = objective or meta_objective_lib.MetaObjective()
     self.jit_compile = jit_compile
     self.jit_compile_gradient = jit_compile_gradient
     self.recompute = recompute
+    self.jit_compile_step = jit_compile_step
     self._compiled = {}
 
   # -- Pure pieces. -----------------------------------------------------------
@@ -146,7 +157,10 @@ class InnerLoop:
       extras = ()
       if meta_batch.support_extra is not None:
         extras = (meta_batch.support_extra, meta_batch.query_extra)
-      if recompute:
+      if recompute and self.jit_compile_step:
+        # Gradients flow to θ and the layers, not to the inputs.
+        step = compiled_recompute.compiled_recompute(step, 2)
+      elif recompute:
         step = tf.recompute_grad(step)
     dtype = model.compute_dtype
 

@@ -156,15 +156,17 @@ def baseline(rule, model):
   return loop, state, batches, meta_batch, result
 
 
-@pytest.mark.parametrize('recompute, jit_compile_gradient', [
-    (False, False),
-    (True, True),  # The one XLA meta-gradient compile (~30 s on CPU).
+@pytest.mark.parametrize('recompute, jit_compile_gradient, jit_compile_step', [
+    (False, False, False),
+    (True, True, False),  # The one XLA meta-gradient compile (~30 s on CPU).
+    (True, False, True),  # XLA step and XLA recompute-and-backprop.
 ])
 def test_meta_gradient_modes_agree(rule, model, baseline, recompute,
-                                   jit_compile_gradient):
+                                   jit_compile_gradient, jit_compile_step):
   _, state, batches, meta_batch, want = baseline
   loop = inner_loop.InnerLoop(rule, jit_compile=False, recompute=recompute,
-                              jit_compile_gradient=jit_compile_gradient)
+                              jit_compile_gradient=jit_compile_gradient,
+                              jit_compile_step=jit_compile_step)
   got = loop.meta_gradient(model, state, batches, meta_batch, NUM_CLASSES)
   np.testing.assert_allclose(got.loss.numpy(), want.loss.numpy(), rtol=1e-5)
   np.testing.assert_allclose(got.losses.numpy(), want.losses.numpy(),
@@ -285,6 +287,24 @@ def test_meta_gradient_matches_finite_differences(float64_setup):
   numeric = central_difference(direction)
   analytic = sum(np.sum(g * d) for g, d in zip(gradients, direction))
   assert relative_error(numeric, analytic) < 1e-4, (numeric, analytic)
+
+
+def test_compiled_step_gradient_equals_the_graph_one_in_float64(
+    float64_setup):
+  rule, model, _, state, batches, meta_batch, want = float64_setup
+  loop = inner_loop.InnerLoop(rule, jit_compile=False, jit_compile_step=True)
+  got = loop.meta_gradient(model, state, batches, meta_batch, NUM_CLASSES)
+  np.testing.assert_allclose(got.loss.numpy(), want.loss.numpy(), rtol=1e-12)
+  _assert_states_close(got.state, want.state, rtol=1e-10, atol=1e-14)
+  for variable, g_got, g_want in zip(rule.trainable_variables,
+                                     got.gradients, want.gradients):
+    np.testing.assert_allclose(g_got.numpy(), g_want.numpy(), rtol=1e-8,
+                               atol=1e-14, err_msg=variable.path)
+
+
+def test_compiled_step_needs_recompute(rule):
+  with pytest.raises(ValueError, match='recompute'):
+    inner_loop.InnerLoop(rule, recompute=False, jit_compile_step=True)
 
 
 # -- No retracing. -------------------------------------------------------------

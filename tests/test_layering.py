@@ -15,7 +15,7 @@ LAYERS = (
     ('learned_rule.version', 'learned_rule.atomic_files',
      'learned_rule.progress', 'learned_rule.run_dirs',
      'learned_rule.activations', 'learned_rule.configuration',
-     'learned_rule.cluster'),
+     'learned_rule.cluster', 'learned_rule.compiled_recompute'),
     ('learned_rule.data',),
     ('learned_rule.rule', 'learned_rule.base_model', 'learned_rule.local_dense',
      'learned_rule.meta_objective', 'learned_rule.resources'),

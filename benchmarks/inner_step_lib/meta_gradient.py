@@ -1,6 +1,10 @@
 """One meta-gradient setting: time and memory, in a fresh process.
 
-``InnerLoop(rule, jit_compile_gradient=xla, recompute=...).meta_gradient``
+``InnerLoop(rule, jit_compile_gradient=..., jit_compile_step=...,
+recompute=...).meta_gradient``, by mode: ``graph`` (the default loop),
+``xla`` (the whole meta-gradient one XLA program) or ``xla_step`` (each
+step and its recomputed gradient XLA programs inside the graph loop; needs
+recompute)
 through a number of rule steps with a 10-class few-shot task (random data):
 the first call (trace + compile + one run), the median of the following
 calls (at most ``repeats``, stopping once they took ``time_budget_s``), per
@@ -34,6 +38,7 @@ def measure_meta_gradient(bench, mode, steps, recompute, seed, repeats,
   batches = benches.unlabeled_batches(bench, steps, seed)
   meta_batch = benches.few_shot_batch(bench, seed)
   loop = inner_loop.InnerLoop(rule, jit_compile_gradient=mode == 'xla',
+                              jit_compile_step=mode == 'xla_step',
                               recompute=recompute)
   rss_setup = memory.proc_status_mb('VmRSS') or memory.ru_maxrss_mb()
   peak_setup = memory.peak_rss_mb()

@@ -56,7 +56,8 @@ def format_report(results):
         rows.append([name, mode, steps, recompute, entry.get('status')] +
                     [''] * 7)
         continue
-      base = forward.get(mode, {}).get('rule', {}).get('step_ms')
+      base = forward.get(targets_lib.FORWARD_MODE.get(mode, mode), {}).get(
+          'rule', {}).get('step_ms')
       rows.append([
           name, mode, steps, recompute, 'ok', f"{entry['first_call_s']:.1f}",
           f"{entry['call_s']:.2f}", f"{entry['step_ms']:.1f}",

@@ -22,6 +22,9 @@ META_GRADIENT_OVER_FORWARD_GOAL = 2.5
 MEMORY_OVER_K16_GOAL = 1.5
 # The k of the memory baseline.
 MEMORY_BASE_STEPS = 16
+# The forward mode a meta-gradient mode is compared with: an XLA step's
+# with the XLA forward unroll.
+FORWARD_MODE = {'xla_step': 'xla'}
 
 
 def _spread(times):
@@ -53,19 +56,19 @@ def compute_targets(results):
           mode=best, by_mode=ratios,
           call_time_spread=_spread(by_mode[best]['rule']['call_times_s']))
     gradients = config.get('meta_gradient', {})
-    base = gradients.get(f'graph/{MEMORY_BASE_STEPS}/on', {})
     for key, entry in gradients.items():
       mode, steps, recompute = key.split('/')
       if entry.get('status') != 'ok' or recompute != 'on':
         continue
-      forward = by_mode.get(mode, {}).get('rule', {}).get('step_ms')
+      base = gradients.get(f'{mode}/{MEMORY_BASE_STEPS}/on', {})
+      forward = by_mode.get(FORWARD_MODE.get(mode, mode), {}).get(
+          'rule', {}).get('step_ms')
       if forward:
         out['meta_gradient_over_forward'][f'{name}/{key}'] = _entry(
             entry['step_ms'] / forward, META_GRADIENT_OVER_FORWARD_GOAL,
             meta_gradient_step_ms=entry['step_ms'], forward_step_ms=forward,
             call_time_spread=_spread(entry['call_times_s']))
-      if (mode == 'graph' and base.get('status') == 'ok' and
-          int(steps) != MEMORY_BASE_STEPS):
+      if base.get('status') == 'ok' and int(steps) != MEMORY_BASE_STEPS:
         out['memory_over_k16'][f'{name}/{key}'] = _entry(
             entry['delta_mb'] / base['delta_mb'], MEMORY_OVER_K16_GOAL,
             delta_mb=entry['delta_mb'], k16_delta_mb=base['delta_mb'])

@@ -99,8 +99,9 @@ class AxisConv1D(keras.layers.Conv1D):
                        f'input, got axis={axis} and shape {inputs.shape}.')
     kernel = tf.convert_to_tensor(self.kernel)
     kernel = kernel[:, None] if axis == 0 else kernel[None]
+    # The bias is added to the 4-D result, where TF fuses it into the conv.
     outputs = tf.nn.conv2d(inputs[None], kernel, strides=1, padding='SAME')
-    return tf.nn.bias_add(outputs[0], self.bias)
+    return tf.nn.bias_add(outputs, self.bias)[0]
 
 
 def conv1d(filters, kernel_size, name, dtype=None):

@@ -34,6 +34,7 @@ from absl import flags
 from inner_step_lib import benches
 from inner_step_lib import machine
 from inner_step_lib import op_profile
+from inner_step_lib import report
 from learned_rule import atomic_files
 from learned_rule import inner_loop
 
@@ -45,14 +46,12 @@ flags.DEFINE_enum('config', 'paper', sorted(benches.BENCHES),
                   'Configuration to profile.')
 flags.DEFINE_integer('steps', 4, 'Rule steps per profiled call.', lower_bound=1)
 flags.DEFINE_integer('calls', 2, 'Profiled calls per program.', lower_bound=1)
-flags.DEFINE_list('programs', ['forward/graph', 'forward/xla',
-                               'meta_gradient/graph'],
-                  'Programs to profile.')
+PROGRAMS = ('forward/graph', 'forward/xla', 'meta_gradient/graph')
+flags.DEFINE_list('programs', list(PROGRAMS), 'Programs to profile.')
 flags.DEFINE_integer('seed', 0, 'Seed of the model, θ and the data.')
 flags.DEFINE_string('report_from', None,
                     'Only print the table of this existing profile JSON.')
 
-PROGRAMS = ('forward/graph', 'forward/xla', 'meta_gradient/graph')
 
 
 def _program(name, bench, steps, seed):
@@ -84,32 +83,23 @@ def profile(name, bench, steps, calls, seed):
 
 
 def format_table(results):
-  """One row per class, one column of shares per program."""
-  programs = list(results['programs'])
+  """One row per class, one column of shares of thread time per program."""
+  programs = results['programs']
   totals = {name: sum(entry['thread_ms_per_step'].values())
-            for name, entry in results['programs'].items()}
-  labels = sorted(
-      {label for entry in results['programs'].values()
-       for label in entry['thread_ms_per_step']},
-      key=lambda label: -sum(results['programs'][name][
-          'thread_ms_per_step'].get(label, 0.0) / totals[name]
-                             for name in programs))
-  header = ['op class'] + programs
-  rows = [[label] + [
-      f"{100 * results['programs'][name]['thread_ms_per_step'].get(label, 0.0) / totals[name]:.1f}%"
-      for name in programs] for label in labels]
+            for name, entry in programs.items()}
+  shares = {name: {label: ms / totals[name] for label, ms in
+                   entry['thread_ms_per_step'].items()}
+            for name, entry in programs.items()}
+  labels = sorted({label for share in shares.values() for label in share},
+                  key=lambda label: -sum(share.get(label, 0.0)
+                                         for share in shares.values()))
+  rows = [[label] + [f'{100 * shares[name].get(label, 0.0):.1f}%'
+                     for name in programs] for label in labels]
   rows.append(['thread ms / step'] + [f'{totals[name]:.0f}'
                                       for name in programs])
   rows.append(['wall ms / step'] + [
-      f"{results['programs'][name]['wall_ms_per_step']:.0f}"
-      for name in programs])
-  widths = [max(len(row[i]) for row in [header] + rows)
-            for i in range(len(header))]
-  lines = ['  '.join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                     for i, (cell, w) in enumerate(zip(row, widths)))
-           for row in [header] + rows]
-  lines.insert(1, '  '.join('-' * w for w in widths))
-  return '\n'.join(lines)
+      f"{entry['wall_ms_per_step']:.0f}" for entry in programs.values()])
+  return report.text_table(['op class'] + list(programs), rows)
 
 
 def main(argv):

@@ -3,7 +3,7 @@
 from inner_step_lib import targets as targets_lib
 
 
-def _table(headers, rows):
+def text_table(headers, rows):
   """Fixed-width text table; every column as wide as its widest cell."""
   cells = [headers] + [[str(c) for c in row] for row in rows]
   widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
@@ -40,12 +40,12 @@ def format_report(results):
   if rows:
     out.append('\nInner step (median per step, and the fastest call; SGD = '
                'backprop + softmax CE head; GFLOP/s from the median)')
-    out.append(_table(['config', 'mode', 'rule ms', 'fastest', 'sgd ms',
+    out.append(text_table(['config', 'mode', 'rule ms', 'fastest', 'sgd ms',
                        'rule/sgd',
                        'compile s', 'GMAC', 'GFLOP/s', 'matmul', '% mm'],
                       rows))
     out.append('\nRule multiply-adds per step (largest parts)')
-    out.append(_table(['config', 'GMAC', '1st', '2nd', '3rd', '4th'],
+    out.append(text_table(['config', 'GMAC', '1st', '2nd', '3rd', '4th'],
                       breakdown_rows))
   rows = []
   for name, config in results['configs'].items():
@@ -67,7 +67,7 @@ def format_report(results):
   if rows:
     out.append('\nMeta-gradient (first call = trace + compile + run; '
                'x fwd = per-step time / rule forward step, same mode)')
-    out.append(_table(['config', 'mode', 'steps', 'recompute', 'status',
+    out.append(text_table(['config', 'mode', 'steps', 'recompute', 'status',
                        'first s', 'call s', 'ms/step', 'x fwd', 'peak MB',
                        'delta MB', 'steady dMB'], rows))
   if results.get('targets'):

@@ -125,9 +125,9 @@ demo-apply: prepare-data
 	    --eval_every=25
 
 # Transfer evaluation, permuted-input ablation and generalisation sweeps of a
-# rule on the offline data; RULE is an exported rule or a meta-training run
-# directory (default: the rule that ships in rules/). Each run resumes.
-RULE ?= rules/cpu_60min
+# rule on the offline data; RULE is a shipped rule's name, an exported rule or
+# a meta-training run directory (default: the one-hour rule). Each run resumes.
+RULE ?= cpu_60min
 RESULTS_DIR ?= runs/results
 transfer-offline: prepare-data
 	$(VENV)/bin/python bin/transfer_eval.py --rule=$(RULE) \

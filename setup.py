@@ -25,8 +25,9 @@ setuptools.setup(
                  'learning (ICLR 2019), in TensorFlow 2 and Keras 3.'),
     packages=setuptools.find_packages(
         include=['learned_rule', 'learned_rule.*']),
-    # Gin configs that ship inside the package, at any depth.
-    package_data={'learned_rule': ['*.gin', '**/*.gin']},
+    # Gin configs that ship inside the package, at any depth, and the
+    # shipped rules (learned_rule.rules), every file of them.
+    package_data={'learned_rule': ['*.gin', '**/*.gin', 'rules/**/*']},
     python_requires='>=3.10',
     install_requires=[
         'tensorflow>=2.21,<2.22',

@@ -38,6 +38,11 @@ flags.DEFINE_integer('evaluate_every_steps', 0,
                      'gin); 0: never.')
 flags.DEFINE_float('max_minutes', None,
                    'Wall-clock budget: checkpoint, export and stop when spent.')
+flags.DEFINE_string('start_from', None,
+                    'A new run starts from this rule\'s θ (a shipped rule\'s '
+                    'name, an exported rule or a run directory) instead of '
+                    'θ-init; its θ-init stays '
+                    'the baseline. A resumed run ignores it.')
 flags.DEFINE_integer('seed', 0, 'Seeds θ-init and the task sampling.')
 flags.DEFINE_enum('strategy', 'local',
                   ['local', 'mirrored', 'parameter_server'],
@@ -87,9 +92,12 @@ def main(argv):
         [tf.config.LogicalDeviceConfiguration()] * FLAGS.logical_cpu_devices)
   from learned_rule import configuration  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import held_out  # pylint: disable=g-import-not-at-top
+  from learned_rule import rules  # pylint: disable=g-import-not-at-top
+  from learned_rule.evaluation import rule_source  # pylint: disable=g-import-not-at-top
   from learned_rule.training import checkpoints  # pylint: disable=g-import-not-at-top
   from learned_rule.training import loop  # pylint: disable=g-import-not-at-top
   from learned_rule.training import schedule  # pylint: disable=g-import-not-at-top
+  from learned_rule.training import warm_start  # pylint: disable=g-import-not-at-top
 
   if FLAGS.strategy == 'parameter_server':
     from learned_rule.cluster import servers  # pylint: disable=g-import-not-at-top
@@ -116,7 +124,10 @@ def main(argv):
     held_out_evaluation = held_out.HeldOutEvaluation()
     evaluation = (held_out.TrainingCallback(held_out_evaluation)
                   if FLAGS.evaluate_every_steps else None)
-  except ValueError as error:
+    start_from = (None if FLAGS.start_from is None else
+                  warm_start.from_source(
+                      rule_source.load(rules.resolve(FLAGS.start_from))))
+  except ValueError as error:  # export.RuleLoadError among them
     raise app.UsageError(str(error)) from error
   logging.info('Meta-training in %s, seed %d.', FLAGS.root_dir, FLAGS.seed)
   steps = {} if FLAGS.num_steps is None else {'num_steps': FLAGS.num_steps}
@@ -125,7 +136,7 @@ def main(argv):
                evaluation=evaluation, strategy=FLAGS.strategy,
                batch_tasks=FLAGS.batch_tasks, xla_step=FLAGS.xla_step,
                task_shards=FLAGS.task_shards or None,
-               xla_gradient=FLAGS.xla_gradient,
+               xla_gradient=FLAGS.xla_gradient, start_from=start_from,
                **steps)
   except (ValueError, RuntimeError) as error:
     raise app.UsageError(str(error)) from error

@@ -5,7 +5,7 @@ base model (``random_init``) are measured on the same seeds, unlabeled
 batches and few-shot draws; the differences are paired over seeds. Science
 goes in gin (``HeldOutEvaluation.*``). Example, the shipped rule:
 
-  python bin/paired_eval.py --rule=rules/cpu_60min \
+  python bin/paired_eval.py --rule=cpu_60min \
       --gin_file=held_out/cpu.gin --output_json=/tmp/paired.json
 """
 

@@ -1,7 +1,8 @@
 """Flags of every binary that reads a learned rule, and their start-up.
 
-``--rule`` is an exported rule (SavedModel) or a meta-training run
-directory (its ``export/`` and ``export_init/``); ``--gin_file`` and
+``--rule`` is a shipped rule's name (``learned_rule.rules``), an exported
+rule (SavedModel) or a meta-training run directory (its ``export/`` and
+``export_init/``); ``--gin_file`` and
 ``--gin_bindings`` configure the science, parsed strictly.
 """
 
@@ -10,8 +11,9 @@ import contextlib
 from absl import app
 from absl import flags
 
-flags.DEFINE_string('rule', None, 'An exported rule (SavedModel) or a '
-                    'meta-training run directory.')
+flags.DEFINE_string('rule', None, 'A shipped rule\'s name (see '
+                    'learned_rule.rules.available()), an exported rule '
+                    '(SavedModel) or a meta-training run directory.')
 flags.DEFINE_string('init_rule', None, 'Exported θ-init rule (default: the '
                     'run directory\'s export_init/, else redrawn from the '
                     'seed in the rule\'s metadata).')
@@ -46,8 +48,11 @@ def parse_gin():
 
 def load_source():
   """The :class:`rule_source.RuleSource` of ``--rule`` and ``--init_rule``."""
-  from learned_rule.evaluation import rule_source  # pylint: disable=g-import-not-at-top
-  return rule_source.load(FLAGS.rule, FLAGS.init_rule)
+  # pylint: disable=g-import-not-at-top
+  from learned_rule import rules
+  from learned_rule.evaluation import rule_source
+  # pylint: enable=g-import-not-at-top
+  return rule_source.load(rules.resolve(FLAGS.rule), FLAGS.init_rule)
 
 
 @contextlib.contextmanager

@@ -8,14 +8,17 @@ not touched: every tensor is checked bit for bit after the rewrite. The gin
 config must be the one the run was trained with; a rule configuration that
 differs from the exported one is refused, field by field. Example:
 
-  python bin/upgrade_rule.py --rule=rules/cpu_60min \
+  python bin/upgrade_rule.py --rule=cpu_60min \
       --gin_file=meta_train/cpu.gin
 """
+
+import os
 
 from absl import app
 from absl import flags
 
-flags.DEFINE_string('rule', None, 'A meta-training run directory.')
+flags.DEFINE_string('rule', None, 'A meta-training run directory or a '
+                    'shipped rule\'s name (its manifest is rewritten).')
 flags.DEFINE_multi_string('gin_file', [], 'The run\'s gin files.')
 flags.DEFINE_multi_string('gin_bindings', [], 'The run\'s gin bindings.')
 flags.mark_flag_as_required('rule')
@@ -41,6 +44,7 @@ def upgrade(root_dir, log=print):
   from learned_rule import task_distribution
   from learned_rule.evaluation import held_out
   from learned_rule.rule import config as config_lib
+  from learned_rule.rules import manifest
   from learned_rule.rule import rule as rule_lib
   from learned_rule.training import meta_trainer
   from learned_rule.training import provenance
@@ -72,6 +76,8 @@ def upgrade(root_dir, log=print):
     log(f'Rewrote {path} (step {extra["step"]}): θ identical, bit for bit, '
         f'in {len(after)} tensors.')
   log(f'Wrote {summaries.write_operative_config(root_dir)}')
+  if os.path.isfile(os.path.join(root_dir, manifest.FILENAME)):
+    log(f'Wrote {manifest.write(root_dir)}')  # A shipped rule's.
 
 
 def main(argv):
@@ -80,12 +86,13 @@ def main(argv):
   # pylint: disable=g-import-not-at-top,unused-import
   # Every configurable of a meta-training config, before gin locks.
   from learned_rule import configuration
+  from learned_rule import rules
   from learned_rule.evaluation import held_out
   from learned_rule.training import loop
   # pylint: enable=g-import-not-at-top,unused-import
   try:
     configuration.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
-    upgrade(FLAGS.rule)
+    upgrade(rules.resolve(FLAGS.rule))
   except (ValueError, OSError) as error:
     raise app.UsageError(str(error)) from error
 

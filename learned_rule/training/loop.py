@@ -54,7 +54,8 @@ def _copy_of(rule):
 class _Run:
   """The actions of one ``train`` call, each run by a trigger."""
 
-  def __init__(self, root_dir, trainer, init_rule, seed, evaluation, log):
+  def __init__(self, root_dir, trainer, init_rule, seed, evaluation, log,
+               started_from=None):
     self.root_dir = root_dir
     self.trainer = trainer
     self.init_rule = init_rule
@@ -65,17 +66,21 @@ class _Run:
     self.training_range = provenance.meta_training_range(
         distribution, trainer.rule.config)
     self.depths = provenance.export_depths(distribution)
+    self.started_from = started_from
     self.manager = None
     self.writer = None
     self.outcome = {}
 
   def export(self, rule, name, step):
-    # A local copy: θ may live on parameter servers or be mirrored.
+    # A local copy: θ may live on parameter servers or be mirrored. θ-init
+    # had no updates, so only trained θ records where it started from.
+    started_from = None if name == run_dirs.EXPORT_INIT else self.started_from
     path = export.export_rule(
         _copy_of(rule), run_dirs.path(self.root_dir, name),
         depths=self.depths,
-        metadata=provenance.export_metadata(step, self.seed,
-                                            self.training_range))
+        metadata=provenance.export_metadata(
+            step, self.seed, self.training_range,
+            started_from=started_from))
     self.log(f'step {step}: exported θ to {path}')
 
   def export_theta(self, step):
@@ -115,7 +120,7 @@ class _Run:
 def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
           evaluation=None, strategy='local', cluster_resolver=None,
           batch_tasks=True, xla_step=True, task_shards=None,
-          xla_gradient=False, log=print):
+          xla_gradient=False, start_from=None, log=print):
   """Meta-trains a rule (gin: ``RuleConfig``, ``TaskDistribution``, ...).
 
   Args:
@@ -140,6 +145,9 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
       (``MetaTrainer.task_shards``; None: see there).
     xla_gradient: Compile the meta-gradient with XLA
       (``InnerLoop.jit_compile_gradient``; slower on a CPU, DESIGN §6).
+    start_from: Optional :class:`warm_start.WarmStart`: a new run starts
+      from its θ (fresh Adam slots) and keeps its θ-init as the baseline;
+      a resumed run takes θ from its checkpoint as always.
     log: Called with progress messages.
 
   Returns:
@@ -157,7 +165,14 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
   keras.utils.set_random_seed(seed)
   with strategies.scope(placement):  # θ and, below, the optimizer's slots.
     rule = rule_lib.UnsupervisedUpdate(config_lib.RuleConfig())
-  init_rule = _copy_of(rule)
+  if start_from is None:
+    init_rule = _copy_of(rule)
+  else:
+    start_from.check_fits(rule.config)
+    for target, source in zip(rule.trainable_variables,
+                              start_from.rule.trainable_variables):
+      target.assign(source)
+    init_rule = _copy_of(start_from.init_rule)
   distribution = task_distribution_lib.TaskDistribution()
   for name in distribution.dataset_names:
     distribution.load_data(name)  # Fails now if a dataset is missing.
@@ -169,13 +184,18 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
     stepper = strategies.make_stepper(placement, trainer)
   if hasattr(evaluation, 'check_fits'):
     evaluation.check_fits(rule)
-  run = _Run(root_dir, trainer, init_rule, seed, evaluation, log)
+  run = _Run(root_dir, trainer, init_rule, seed, evaluation, log,
+             started_from=(None if start_from is None else
+                           start_from.provenance()))
   run.manager = checkpoints.CheckpointManager(
       run_dirs.path(root_dir, run_dirs.CHECKPOINTS),
       keep=schedule.keep_checkpoints)
   resumed = trainer.restore(run.manager)
   if resumed is not None:
     log(f'Resumed from step {resumed} ({run.manager.latest()}).')
+  elif start_from is not None:
+    log(f'Started from θ at {start_from.path} '
+        f'({start_from.updates_before} θ updates behind it).')
   run.writer = summaries.SummaryWriter(
       run_dirs.path(root_dir, run_dirs.SUMMARIES))
   # Every configurable has been built (the caller's evaluation too).

@@ -39,11 +39,18 @@ def meta_training_range(distribution, rule_config):
   }
 
 
-def export_metadata(step, seed, training_range):
-  """The provenance stored with an export of θ at ``step``."""
-  return {'step': int(step), 'seed': int(seed),
-          'config': gin.operative_config_str(),
-          'meta_training': training_range}
+def export_metadata(step, seed, training_range, started_from=None):
+  """The provenance stored with an export of θ at ``step``.
+
+  ``started_from`` (``warm_start.WarmStart.provenance()``) is recorded for
+  a run that started from an earlier rule's θ.
+  """
+  metadata = {'step': int(step), 'seed': int(seed),
+              'config': gin.operative_config_str(),
+              'meta_training': training_range}
+  if started_from is not None:
+    metadata['started_from'] = dict(started_from)
+  return metadata
 
 
 def export_depths(distribution):

@@ -1,0 +1,109 @@
+"""Tests of starting a meta-training run from an earlier rule's θ
+(learned_rule/training/warm_start.py, ``bin/meta_train.py --start_from``)."""
+
+import os
+
+import gin
+import keras
+import numpy as np
+import pytest
+
+from learned_rule import configuration
+from learned_rule import export
+# Its configurables appear in the gin files that meta-training reads.
+from learned_rule.evaluation import held_out  # pylint: disable=unused-import
+from learned_rule.rule import config as config_lib
+from learned_rule.rule import rule as rule_lib
+from learned_rule.training import loop
+from learned_rule.training import warm_start
+from conftest import run_repo_binary
+
+TINY = 'meta_train/tiny.gin'
+
+
+def _rule_at_seed(config, seed):
+  keras.utils.set_random_seed(seed)
+  return rule_lib.UnsupervisedUpdate(config)
+
+
+def _values(rule):
+  return [v.numpy() for v in rule.trainable_variables]
+
+
+def test_a_new_run_starts_from_the_given_theta_and_keeps_its_init(tmp_path):
+  configuration.parse_gin([TINY], [])
+  config = config_lib.RuleConfig()
+  # θ far from the run's own θ-init (seed 0): another draw, and its θ-init
+  # yet another, so that each assertion can tell them apart.
+  start = warm_start.WarmStart(rule=_rule_at_seed(config, 7),
+                               init_rule=_rule_at_seed(config, 8),
+                               path='/somewhere/export', updates_before=5)
+  fresh = _values(_rule_at_seed(config, 0))
+  trained = loop.train(str(tmp_path / 'run'), num_steps=1, seed=0,
+                       batch_tasks=False, start_from=start,
+                       log=lambda message: None)
+  learning_rate = gin.query_parameter('meta_optimizer.learning_rate')
+  # One Adam step moves each entry by at most about the learning rate; the
+  # tensors that two draws set apart (not those initialised to zero) stay
+  # far from the run's own θ-init.
+  apart = 0
+  for after, began, own in zip(_values(trained), _values(start.rule), fresh):
+    assert np.max(np.abs(after - began)) <= 1.5 * learning_rate
+    if np.max(np.abs(began - own)) > 20 * learning_rate:
+      apart += 1
+      assert np.max(np.abs(after - own)) > 10 * learning_rate
+  assert apart > 0
+  init, _ = export.load_rule(str(tmp_path / 'run' / 'export_init'))
+  for ours, theirs in zip(_values(init), _values(start.init_rule)):
+    np.testing.assert_array_equal(ours, theirs)
+  _, metadata = export.load_rule(str(tmp_path / 'run' / 'export'))
+  assert metadata['extra']['started_from'] == {'path': '/somewhere/export',
+                                               'updates_before': 5}
+  assert warm_start.updates_behind(metadata) == 6
+  _, init_metadata = export.load_rule(str(tmp_path / 'run' / 'export_init'))
+  assert 'started_from' not in init_metadata['extra']
+  assert warm_start.updates_behind(init_metadata) == 0
+
+
+def test_a_rule_of_another_configuration_is_refused_by_field(tmp_path):
+  configuration.parse_gin([TINY], [])
+  other = config_lib.RuleConfig(hidden_size=7)
+  start = warm_start.WarmStart(rule=_rule_at_seed(other, 1),
+                               init_rule=_rule_at_seed(other, 2),
+                               path='/elsewhere', updates_before=0)
+  with pytest.raises(ValueError, match=r'/elsewhere.*hidden_size: 7 vs 6'):
+    loop.train(str(tmp_path / 'run'), num_steps=1, start_from=start,
+               log=lambda message: None)
+  assert not os.path.exists(tmp_path / 'run' / 'export_init')
+
+
+def test_updates_behind_adds_up_the_chain_of_runs():
+  assert warm_start.updates_behind({}) == 0
+  assert warm_start.updates_behind({'extra': {'step': 30}}) == 30
+  assert warm_start.updates_behind({'extra': {
+      'step': 30, 'started_from': {'updates_before': 501}}}) == 531
+
+
+def test_the_binary_starts_from_a_run_and_says_so(tmp_path, tiny_meta_run):
+  root = tmp_path / 'continued'
+  result = run_repo_binary('meta_train', f'--root_dir={root}',
+                           f'--gin_file={TINY}', '--noxla_step',
+                           '--num_steps=1', f'--start_from={tiny_meta_run}')
+  assert result.returncode == 0, result.stderr[-3000:]
+  output = result.stdout + result.stderr
+  assert 'Started from θ at' in output and '(2 θ updates behind it)' in output
+  _, metadata = export.load_rule(str(root / 'export'))
+  assert warm_start.updates_behind(metadata) == 3
+  ours, _ = export.load_rule(str(root / 'export_init'))
+  theirs, _ = export.load_rule(str(tiny_meta_run / 'export_init'))
+  for a, b in zip(_values(ours), _values(theirs)):
+    np.testing.assert_array_equal(a, b)
+
+
+def test_the_binary_refuses_a_shipped_rule_of_another_size(tmp_path):
+  result = run_repo_binary('meta_train', f'--root_dir={tmp_path / "run"}',
+                           f'--gin_file={TINY}', '--noxla_step',
+                           '--num_steps=1', '--start_from=cpu_60min')
+  assert result.returncode != 0
+  assert 'hidden_size: 32 vs 6' in result.stderr
+  assert 'Traceback' not in result.stderr

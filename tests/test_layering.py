@@ -21,6 +21,7 @@ LAYERS = (
      'learned_rule.meta_objective', 'learned_rule.resources'),
     ('learned_rule.inner_loop', 'learned_rule.batched_loop',
      'learned_rule.tasks', 'learned_rule.export',
+     'learned_rule.paper_checkpoint',
      'learned_rule.task_checks', 'learned_rule.task_distribution'),
     ('learned_rule.training', 'learned_rule.evaluation', 'learned_rule.rules'),
     ('learned_rule.cli',),

@@ -269,3 +269,21 @@ def test_dataset_not_available_offline_fails_at_startup(tmp_path):
                       TFDS_DATA_DIR=str(env_dir))
   assert result.returncode != 0
   assert 'prepare_data.py' in result.stderr
+
+
+def test_filter_images_come_from_an_image_task_in_flight():
+  configuration.parse_gin([TINY], [
+      "TaskDistribution.datasets = (('two_moons', 1.0), ('digits', 1.0))",
+      'MetaTrainer.tasks_in_flight = 8'])
+  trainer = _tiny_trainer(parse=False, seed=0)
+  trainer.fill()
+  # A two-moons task first: the filters skip it for a digits task.
+  trainer.in_flight.sort(key=lambda task: task.task.dataset != 'two_moons')
+  names = [task.task.dataset for task in trainer.in_flight]
+  assert names[0] == 'two_moons' and 'digits' in names, names
+  kernel, shape, permutation = trainer.first_layer_filters()
+  assert shape == (8, 8, 1) and kernel.shape[0] == 64
+  assert sorted(permutation) == list(range(64))
+  trainer.in_flight = [task for task in trainer.in_flight
+                       if task.task.dataset == 'two_moons']
+  assert trainer.first_layer_filters() is None

@@ -175,15 +175,17 @@ class MetaTrainer:
       self.in_flight.append(self.new_task())
 
   def first_layer_filters(self):
-    """``(kernel [D, n], image shape, permutation)`` of the first task in
-    flight, for filter images; None when no task is in flight."""
-    if not self.in_flight:
-      return None
-    task = self.in_flight[0]
-    layer = task.state[base_model.LAYERS][0]
-    return (layer[base_model.KERNEL].numpy(),
-            self.distribution.load_data(task.task).shape,
-            task.state[base_model.PERMUTATION].numpy())
+    """``(kernel [D, n], image shape, permutation)`` of the first image task
+    in flight, for filter images; None when no image task is in flight
+    (text features have no image to show)."""
+    for task in self.in_flight:
+      data = self.distribution.load_data(task.task)
+      if data.modality != 'image':
+        continue
+      layer = task.state[base_model.LAYERS][0]
+      return (layer[base_model.KERNEL].numpy(), data.shape,
+              task.state[base_model.PERMUTATION].numpy())
+    return None
 
   # -- Resumable state. --------------------------------------------------------
 

@@ -1,0 +1,71 @@
+r"""Maps the paper's released θ (a TF1 checkpoint) to an exported rule.
+
+The released rule is ``tf_graph_data.ckpt`` in ``200_tf_graph.zip`` (spec
+§9). This reads its θ into a rule of this package at the paper's sizes
+(α = 1e-4, H = 64, top width 32; spec §3) and exports it as a SavedModel
+that every binary takes as ``--rule``. How the checkpoint's names were
+derived is in ``learned_rule/paper_checkpoint.py``; a checkpoint whose
+names differ is refused with the missing and unexpected names listed.
+Example:
+
+  python bin/import_paper_rule.py \
+      --checkpoint=200_tf_graph/tf_graph_data.ckpt --output=rules_in/paper
+  python bin/transfer_eval.py --rule=rules_in/paper \
+      --root_dir=runs/paper_fig4 --gin_file=transfer/fig4_left.gin
+
+The export records no meta-training seed, so evaluations compare it with a
+θ-init redrawn at seed 0, not the paper's own θ-init (which was not
+released).
+"""
+
+from absl import app
+from absl import flags
+from absl import logging
+
+flags.DEFINE_string('checkpoint', None, 'Prefix of the released TF1 '
+                    'checkpoint, e.g. .../tf_graph_data.ckpt.')
+flags.DEFINE_string('output', None, 'Directory of the exported rule '
+                    '(replaced if it exists).')
+flags.mark_flag_as_required('checkpoint')
+flags.mark_flag_as_required('output')
+
+FLAGS = flags.FLAGS
+
+
+def import_rule(checkpoint, output):
+  """Reads ``checkpoint`` and exports its θ to ``output``; returns the
+  :class:`paper_checkpoint.ImportReport`."""
+  # pylint: disable=g-import-not-at-top
+  from learned_rule import export
+  from learned_rule import paper_checkpoint
+  # pylint: enable=g-import-not-at-top
+  rule, report = paper_checkpoint.import_theta(checkpoint)
+  export.export_rule(rule, output, metadata={
+      'imported_from': checkpoint,
+      'module_scope': report.scope,
+      'source': 'the paper\'s released θ, 200_tf_graph.zip (spec §9)',
+  })
+  return report
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  try:
+    report = import_rule(FLAGS.checkpoint, FLAGS.output)
+  except (ValueError, OSError) as error:
+    raise app.UsageError(str(error)) from error
+  logging.info('Ignored %d checkpoint entries that carry no θ: %s',
+               len(report.ignored), ', '.join(report.ignored))
+  print(f'Imported {report.imported} θ tensors from {FLAGS.checkpoint} '
+        f'(scope {report.scope}); exported the rule to {FLAGS.output}. '
+        f'{len(report.ignored)} entries without θ were left aside.')
+
+
+def run():
+  """Console-script entry point."""
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run()

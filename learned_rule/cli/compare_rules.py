@@ -1,0 +1,86 @@
+r"""A rule's transfer results against its targets, as a markdown table.
+
+Reads the ``results.json`` of transfer evaluations (``bin/transfer_eval.py``
+run directories) of the rule and, optionally, of a reference rule run with
+the same configuration, and writes the table of
+``learned_rule/evaluation/rule_comparison.py``: the rule against random
+init, Oja's rule and the VAE on images, against random init on text, and
+against the reference rule everywhere. Example (a rule card's targets):
+
+  python bin/compare_rules.py --transfer=runs/card/new/transfer \
+      --reference_transfer=runs/card/cpu_60min/transfer \
+      --modality=runs/card/new/modality \
+      --reference_modality=runs/card/cpu_60min/modality \
+      --reference_name=cpu_60min --output_md=targets.md
+"""
+
+from absl import app
+from absl import flags
+
+flags.DEFINE_string('transfer', None, 'Transfer run directory of the rule '
+                    '(images; transfer/offline.gin).')
+flags.DEFINE_string('reference_transfer', None, 'The same for the '
+                    'reference rule.')
+flags.DEFINE_string('modality', None, 'Transfer run directory of the rule '
+                    'on text (sweeps/modality_offline.gin).')
+flags.DEFINE_string('reference_modality', None, 'The same for the '
+                    'reference rule.')
+flags.DEFINE_string('reference_name', 'reference rule', 'How the table '
+                    'names the reference rule.')
+flags.DEFINE_string('output_md', None, 'Write the table here (besides '
+                    'printing it).')
+flags.mark_flag_as_required('transfer')
+
+FLAGS = flags.FLAGS
+
+
+def _summary(root_dir):
+  if root_dir is None:
+    return None
+  # pylint: disable=g-import-not-at-top
+  from learned_rule import run_dirs
+  from learned_rule.evaluation import results
+  # pylint: enable=g-import-not-at-top
+  return results.read_results(
+      run_dirs.path(root_dir, run_dirs.RESULTS_JSON))['summary']
+
+
+def table():
+  """The markdown table that the flags ask for."""
+  # pylint: disable=g-import-not-at-top
+  from learned_rule.evaluation import method_names
+  from learned_rule.evaluation import rule_comparison
+  # pylint: enable=g-import-not-at-top
+  comparisons = rule_comparison.compare(
+      _summary(FLAGS.transfer),
+      (method_names.RANDOM_INIT, method_names.HEBBIAN, method_names.VAE),
+      reference=_summary(FLAGS.reference_transfer),
+      reference_name=FLAGS.reference_name)
+  if FLAGS.modality:
+    comparisons += rule_comparison.compare(
+        _summary(FLAGS.modality), (method_names.RANDOM_INIT,),
+        reference=_summary(FLAGS.reference_modality),
+        reference_name=FLAGS.reference_name)
+  return rule_comparison.markdown(comparisons)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  from learned_rule import atomic_files  # pylint: disable=g-import-not-at-top
+  try:
+    text = table()
+  except (ValueError, OSError, KeyError) as error:
+    raise app.UsageError(f'{type(error).__name__}: {error}') from error
+  print(text, end='')
+  if FLAGS.output_md:
+    atomic_files.write_text(FLAGS.output_md, text)
+
+
+def run():
+  """Console-script entry point."""
+  app.run(main)
+
+
+if __name__ == '__main__':
+  run()

@@ -28,6 +28,7 @@ setuptools.setup(
     # Gin configs that ship inside the package, at any depth, and the
     # shipped rules (learned_rule.rules), every file of them.
     package_data={'learned_rule': ['*.gin', '**/*.gin', 'rules/**/*']},
+    license='Apache-2.0',
     python_requires='>=3.10',
     install_requires=[
         'tensorflow>=2.21,<2.22',

@@ -117,7 +117,7 @@ def test_the_binary_exports_the_released_theta_and_refuses_a_foreign_one(
   prefix = _write_tf1_checkpoint(tmp_path, entries)
   output = tmp_path / 'paper_rule'
   result = run_repo_binary('import_paper_rule', f'--checkpoint={prefix}',
-                           f'--output={output}')
+                           f'--output={output}', '--depths=2')
   assert result.returncode == 0, result.stderr[-3000:]
   assert 'Imported 72 θ tensors' in result.stdout
   rule, metadata = export.load_rule(str(output))

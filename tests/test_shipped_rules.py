@@ -116,6 +116,7 @@ def test_binaries_take_a_name_and_refuse_an_unknown_one(tmp_path):
       '--gin_bindings=HeldOutEvaluation.seeds = (0,)',
       '--gin_bindings=HeldOutEvaluation.steps = 2',
       '--gin_bindings=HeldOutEvaluation.num_draws = 1',
+      '--gin_bindings=HeldOutEvaluation.jit_compile = False',
       f'--output_json={tmp_path / "out.json"}')
   assert result.returncode == 0, result.stderr[-3000:]
   assert os.path.isfile(tmp_path / 'out.json')

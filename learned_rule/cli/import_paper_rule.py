@@ -26,25 +26,30 @@ flags.DEFINE_string('checkpoint', None, 'Prefix of the released TF1 '
                     'checkpoint, e.g. .../tf_graph_data.ckpt.')
 flags.DEFINE_string('output', None, 'Directory of the exported rule '
                     '(replaced if it exists).')
+flags.DEFINE_list('depths', None, 'Numbers of weight layers the export '
+                  'traces (default: export.DEFAULT_DEPTHS; the paper '
+                  'transfers to up to 11, spec §8.3).')
 flags.mark_flag_as_required('checkpoint')
 flags.mark_flag_as_required('output')
 
 FLAGS = flags.FLAGS
 
 
-def import_rule(checkpoint, output):
-  """Reads ``checkpoint`` and exports its θ to ``output``; returns the
-  :class:`paper_checkpoint.ImportReport`."""
+def import_rule(checkpoint, output, depths=None):
+  """Reads ``checkpoint`` and exports its θ to ``output``, traced for
+  ``depths``; returns the :class:`paper_checkpoint.ImportReport`."""
   # pylint: disable=g-import-not-at-top
   from learned_rule import export
   from learned_rule import paper_checkpoint
   # pylint: enable=g-import-not-at-top
   rule, report = paper_checkpoint.import_theta(checkpoint)
-  export.export_rule(rule, output, metadata={
+  provenance = {
       'imported_from': checkpoint,
       'module_scope': report.scope,
       'source': 'the paper\'s released θ, 200_tf_graph.zip (spec §9)',
-  })
+  }
+  export.export_rule(rule, output, metadata=provenance,
+                     depths=depths or export.DEFAULT_DEPTHS)
   return report
 
 
@@ -52,7 +57,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   try:
-    report = import_rule(FLAGS.checkpoint, FLAGS.output)
+    depths = [int(depth) for depth in FLAGS.depths or ()]
+    report = import_rule(FLAGS.checkpoint, FLAGS.output, depths)
   except (ValueError, OSError) as error:
     raise app.UsageError(str(error)) from error
   logging.info('Ignored %d checkpoint entries that carry no θ: %s',

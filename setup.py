@@ -11,6 +11,22 @@ import setuptools
 _ROOT = pathlib.Path(__file__).parent
 
 
+# (script name after "learned-rule-", module of learned_rule.cli).
+_CONSOLE_SCRIPTS = (
+    ('meta_train', 'meta_train'),
+    ('transfer_eval', 'transfer_eval'),
+    ('permuted_ablation', 'permuted_ablation'),
+    ('paired_eval', 'paired_eval'),
+    ('apply', 'apply_rule'),
+    ('prepare_data', 'prepare_data'),
+    ('launch_local_cluster', 'launch_local_cluster'),
+    ('import_paper_rule', 'import_paper_rule'),
+    ('plot_training', 'plot_training'),
+    ('compare_rules', 'compare_rules'),
+    ('upgrade_rule', 'upgrade_rule'),
+)
+
+
 def _version():
   """Reads ``__version__`` without importing the package (and TensorFlow)."""
   namespace = {}
@@ -49,10 +65,13 @@ setuptools.setup(
         # TensorBoard's own event reader checks the summaries in the tests.
         'test': ['pytest', 'pytest-xdist', 'tensorboard>=2.21,<2.22'],
     },
+    # One console script per binary; bin/*.py are thin launchers of the
+    # same entry points for a checkout.
     entry_points={
         'console_scripts': [
-            'learned-rule-apply=learned_rule.cli.apply_rule:run',
-            'learned-rule-prepare-data=learned_rule.cli.prepare_data:run',
+            f'learned-rule-{name.replace("_", "-")}='
+            f'learned_rule.cli.{module}:run'
+            for name, module in _CONSOLE_SCRIPTS
         ],
     },
 )

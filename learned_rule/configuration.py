@@ -9,10 +9,10 @@ import os
 
 import gin
 
-# Directory of the gin files that ship with the repository.
-GIN_CONFIG_DIR = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    'gin_configs')
+# Directory of the gin files that ship with the package (package data, so
+# that an installed wheel finds them by name too).
+GIN_CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              'gin_configs')
 
 
 class ConfigError(ValueError):
@@ -20,7 +20,7 @@ class ConfigError(ValueError):
 
 
 def resolve_gin_file(path):
-  """Finds ``path`` as given or relative to ``gin_configs/``."""
+  """Finds ``path`` as given or relative to ``learned_rule/gin_configs/``."""
   if os.path.exists(path):
     return path
   candidate = os.path.join(GIN_CONFIG_DIR, path)

@@ -40,7 +40,7 @@ class HeldOutEvaluation:
   """What the paired held-out evaluation runs (gin: ``HeldOutEvaluation.*``).
 
   The defaults are the architecture and batch of ``meta_train/cpu.gin``
-  (ours); ``gin_configs/held_out/`` holds the configurations that ship.
+  (ours); ``learned_rule/gin_configs/held_out/`` holds the configurations that ship.
 
   Attributes:
     dataset: Registry name of the evaluation dataset; its held-out split is

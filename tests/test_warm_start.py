@@ -30,41 +30,6 @@ def _values(rule):
   return [v.numpy() for v in rule.trainable_variables]
 
 
-def test_a_new_run_starts_from_the_given_theta_and_keeps_its_init(tmp_path):
-  configuration.parse_gin([TINY], [])
-  config = config_lib.RuleConfig()
-  # θ far from the run's own θ-init (seed 0): another draw, and its θ-init
-  # yet another, so that each assertion can tell them apart.
-  start = warm_start.WarmStart(rule=_rule_at_seed(config, 7),
-                               init_rule=_rule_at_seed(config, 8),
-                               path='/somewhere/export', updates_before=5)
-  fresh = _values(_rule_at_seed(config, 0))
-  trained = loop.train(str(tmp_path / 'run'), num_steps=1, seed=0,
-                       batch_tasks=False, start_from=start,
-                       log=lambda message: None)
-  learning_rate = gin.query_parameter('meta_optimizer.learning_rate')
-  # One Adam step moves each entry by at most about the learning rate; the
-  # tensors that two draws set apart (not those initialised to zero) stay
-  # far from the run's own θ-init.
-  apart = 0
-  for after, began, own in zip(_values(trained), _values(start.rule), fresh):
-    assert np.max(np.abs(after - began)) <= 1.5 * learning_rate
-    if np.max(np.abs(began - own)) > 20 * learning_rate:
-      apart += 1
-      assert np.max(np.abs(after - own)) > 10 * learning_rate
-  assert apart > 0
-  init, _ = export.load_rule(str(tmp_path / 'run' / 'export_init'))
-  for ours, theirs in zip(_values(init), _values(start.init_rule)):
-    np.testing.assert_array_equal(ours, theirs)
-  _, metadata = export.load_rule(str(tmp_path / 'run' / 'export'))
-  assert metadata['extra']['started_from'] == {'path': '/somewhere/export',
-                                               'updates_before': 5}
-  assert warm_start.updates_behind(metadata) == 6
-  _, init_metadata = export.load_rule(str(tmp_path / 'run' / 'export_init'))
-  assert 'started_from' not in init_metadata['extra']
-  assert warm_start.updates_behind(init_metadata) == 0
-
-
 def test_a_rule_of_another_configuration_is_refused_by_field(tmp_path):
   configuration.parse_gin([TINY], [])
   other = config_lib.RuleConfig(hidden_size=7)
@@ -84,20 +49,40 @@ def test_updates_behind_adds_up_the_chain_of_runs():
       'step': 30, 'started_from': {'updates_before': 501}}}) == 531
 
 
-def test_the_binary_starts_from_a_run_and_says_so(tmp_path, tiny_meta_run):
+def test_a_run_starts_from_another_runs_theta_and_keeps_its_init(
+    tmp_path, tiny_meta_run):
   root = tmp_path / 'continued'
+  # Another seed than the run it starts from, so that this run's own θ-init
+  # differs from the θ it must start from.
   result = run_repo_binary('meta_train', f'--root_dir={root}',
-                           f'--gin_file={TINY}', '--noxla_step',
+                           f'--gin_file={TINY}', '--noxla_step', '--seed=1',
                            '--num_steps=1', f'--start_from={tiny_meta_run}')
   assert result.returncode == 0, result.stderr[-3000:]
   output = result.stdout + result.stderr
   assert 'Started from θ at' in output and '(2 θ updates behind it)' in output
-  _, metadata = export.load_rule(str(root / 'export'))
+  trained, metadata = export.load_rule(str(root / 'export'))
+  assert metadata['extra']['started_from']['updates_before'] == 2
   assert warm_start.updates_behind(metadata) == 3
-  ours, _ = export.load_rule(str(root / 'export_init'))
+  start, _ = export.load_rule(str(tiny_meta_run / 'export'))
+  configuration.parse_gin([TINY], [])
+  own_init = _values(_rule_at_seed(config_lib.RuleConfig(), 1))
+  learning_rate = gin.query_parameter('meta_optimizer.learning_rate')
+  # One Adam step moves each entry by at most about the learning rate; the
+  # tensors that two draws set apart (not those initialised to zero) stay
+  # far from this run's own θ-init.
+  apart = 0
+  for after, began, own in zip(_values(trained), _values(start), own_init):
+    assert np.max(np.abs(after - began)) <= 1.5 * learning_rate
+    if np.max(np.abs(began - own)) > 20 * learning_rate:
+      apart += 1
+      assert np.max(np.abs(after - own)) > 10 * learning_rate
+  assert apart > 0
+  # θ-init is the one the started-from θ descends from, not this seed's.
+  ours, init_metadata = export.load_rule(str(root / 'export_init'))
   theirs, _ = export.load_rule(str(tiny_meta_run / 'export_init'))
   for a, b in zip(_values(ours), _values(theirs)):
     np.testing.assert_array_equal(a, b)
+  assert 'started_from' not in init_metadata['extra']
 
 
 def test_the_binary_refuses_a_shipped_rule_of_another_size(tmp_path):

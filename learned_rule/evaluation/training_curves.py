@@ -29,6 +29,8 @@ HELD_OUT_PREFIX = 'held_out/ridge_accuracy/'
 # Ours: the window of the meta-loss's moving average, in θ updates; a
 # single update's loss varies with the tasks drawn.
 SMOOTHING_WINDOW = 50
+# The meta-loss split by base-model age rather than by dataset.
+_NOT_DATASETS = ('fresh', 'trained')
 
 
 def read_scalars(root_dir):
@@ -96,10 +98,16 @@ def plot(scalars, path, step_offset=0, title=None,
   loss_axis.plot(steps + step_offset, values, color='0.8', linewidth=0.5,
                  label='per update')
   loss_axis.plot(steps + step_offset, moving_average(values, window),
-                 color='C0', label=f'moving average of {window}')
+                 color='k', label=f'all tasks, moving average of {window}')
+  # Per dataset: the mean loss moves with the mix of tasks in flight.
+  for tag in sorted(tag for tag in scalars if tag.startswith(META_LOSS + '/')
+                    and tag[len(META_LOSS) + 1:] not in _NOT_DATASETS):
+    steps, values = scalars[tag]
+    loss_axis.plot(steps + step_offset, moving_average(values, window),
+                   linewidth=1, label=tag[len(META_LOSS) + 1:])
   loss_axis.set_xlabel('θ updates')
   loss_axis.set_ylabel('meta-loss (§5)')
-  loss_axis.legend()
+  loss_axis.legend(fontsize='small')
   held_out = sorted(tag for tag in scalars if tag.startswith(HELD_OUT_PREFIX))
   for tag in held_out:
     steps, values = scalars[tag]

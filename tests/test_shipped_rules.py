@@ -10,6 +10,7 @@ import pytest
 from learned_rule import export
 from learned_rule import rules
 from learned_rule.rules import manifest
+from learned_rule.training import warm_start
 from conftest import run_repo_binary
 
 SHIPPED = os.path.dirname(os.path.abspath(rules.__file__))
@@ -38,6 +39,9 @@ def test_every_shipped_rule_matches_its_manifest_and_has_a_card(name):
   for required in ('CARD.md', 'config.gin', 'export/saved_model.pb',
                    'export_init/saved_model.pb'):
     assert required in listed
+  with open(os.path.join(directory, 'CARD.md'), encoding='utf-8') as stream:
+    card = stream.read()
+  assert f'# Rule card: `{name}`' in card and '## Licence' in card
 
 
 def test_load_by_name_gives_the_exported_theta_and_its_init():
@@ -50,6 +54,16 @@ def test_load_by_name_gives_the_exported_theta_and_its_init():
                             expected.trainable_variables):
       np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
   assert source.training['step'] == 501
+
+
+def test_the_continued_rule_counts_the_updates_behind_it():
+  longer = rules.load('cpu_160min')
+  assert warm_start.updates_behind(longer.metadata) == 801
+  # Both descend from the same θ-init.
+  for ours, theirs in zip(longer.init_rule.trainable_variables,
+                          rules.load('cpu_60min').init_rule
+                          .trainable_variables):
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
 def test_an_unknown_name_lists_the_available_ones():

@@ -2,6 +2,7 @@
 (learned_rule/training/warm_start.py, ``bin/meta_train.py --start_from``)."""
 
 import os
+import types
 
 import gin
 import keras
@@ -12,6 +13,7 @@ from learned_rule import configuration
 from learned_rule import export
 # Its configurables appear in the gin files that meta-training reads.
 from learned_rule.evaluation import held_out  # pylint: disable=unused-import
+from learned_rule.evaluation import report
 from learned_rule.rule import config as config_lib
 from learned_rule.rule import rule as rule_lib
 from learned_rule.training import loop
@@ -92,3 +94,14 @@ def test_the_binary_refuses_a_shipped_rule_of_another_size(tmp_path):
   assert result.returncode != 0
   assert 'hidden_size: 32 vs 6' in result.stderr
   assert 'Traceback' not in result.stderr
+
+
+def test_reports_count_the_updates_of_earlier_runs():
+  def note(training):
+    holder = types.SimpleNamespace(source=types.SimpleNamespace(
+        training=training, path='/rules/x'))
+    return report.ReportWriter.compute_note(holder)
+  assert note({'step': 300}) == '300 θ updates of meta-training (/rules/x)'
+  assert note({'step': 300, 'started_from': {'updates_before': 501}}) == (
+      '801 θ updates of meta-training, 501 of them before the run that '
+      'exported it (/rules/x)')

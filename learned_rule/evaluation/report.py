@@ -65,6 +65,13 @@ class ReportWriter:
   def compute_note(self):
     """How much meta-training the rule had (the paper's: spec §10)."""
     step = self.source.training.get('step')
+    # A run started from an earlier rule records the updates behind it.
+    before = (self.source.training.get('started_from') or {}).get(
+        'updates_before')
+    if before and step is not None:
+      return (f'{int(step) + int(before)} θ updates of meta-training, '
+              f'{before} of them before the run that exported it '
+              f'({self.source.path})')
     return f'{step} θ updates of meta-training ({self.source.path})'
 
   def metadata(self):

@@ -65,12 +65,14 @@ def _sonnet(name, index):
   return name if index == 0 else f'{name}_{index}'
 
 
-def _conv(released, ours):
-  return [(f'{released}/w', f'{ours}/kernel'), (f'{released}/b',
-                                                f'{ours}/bias')]
+def _kernel_and_bias(released, ours):
+  """Sonnet's w and b (Conv1D or Linear) → the Keras kernel and bias."""
+  return [(f'{released}/w', f'{ours}/kernel'),
+          (f'{released}/b', f'{ours}/bias')]
 
 
 def _norm(released, ours):
+  """Sonnet's batch-norm offset beta → our offset."""
   return [(f'{released}/beta', f'{ours}/offset')]
 
 
@@ -81,13 +83,14 @@ def _top_signal_pairs(config):
   ours = (['input', 'unit_mixing_0', 'unit_mixing_1'] +
           [f'block_{i}' for i in range(config.top_signal_layers)])
   pairs = []
+  scope = 'compute_top_delta'
   for index, name in enumerate(ours):
-    pairs += _conv(f'compute_top_delta/{_sonnet("conv_1d", index)}',
-                   f'top_signal/{name}_conv')
-    pairs += _norm(f'compute_top_delta/{_sonnet("batch_norm", index)}',
+    pairs += _kernel_and_bias(f'{scope}/{_sonnet("conv_1d", index)}',
+                              f'top_signal/{name}_conv')
+    pairs += _norm(f'{scope}/{_sonnet("batch_norm", index)}',
                    f'top_signal/{name}_bn')
-  pairs += _conv(f'compute_top_delta/{_sonnet("conv_1d", len(ours))}',
-                 'top_signal/output_conv')
+  pairs += _kernel_and_bias(f'{scope}/{_sonnet("conv_1d", len(ours))}',
+                            'top_signal/output_conv')
   return pairs
 
 
@@ -96,13 +99,15 @@ def _update_network_pairs(config):
   the scope, then each block is a conv, a norm and a ``ConcatUnitConv``."""
   pairs = _norm('batch_norm', 'update_network/input_bn')
   for block in range(config.update_network_layers + 1):
-    pairs += _conv(_sonnet('conv_1d', block), f'update_network/conv_{block}')
+    pairs += _kernel_and_bias(_sonnet('conv_1d', block),
+                              f'update_network/conv_{block}')
     pairs += _norm(_sonnet('batch_norm', block + 1),
                    f'update_network/bn_{block}')
     unit_conv = _sonnet('ConcatUnitConv', block)
     for inner in range(2):
-      pairs += _conv(f'{unit_conv}/{_sonnet("conv_1d", inner)}',
-                     f'update_network/unit_conv_{block}/conv_{inner}')
+      pairs += _kernel_and_bias(
+          f'{unit_conv}/{_sonnet("conv_1d", inner)}',
+          f'update_network/unit_conv_{block}/conv_{inner}')
       pairs += _norm(f'{unit_conv}/{_sonnet("batch_norm", inner)}',
                      f'update_network/unit_conv_{block}/bn_{inner}')
   return pairs
@@ -115,8 +120,8 @@ def _readout_pairs(rule):
     parts = name.split('/')
     if parts[0] == 'weight_terms' and parts[-1] == 'kernel':
       readout, side = parts[1], parts[2]
-      pairs += _conv(f'forward{readout}_{side}/linear',
-                     f'weight_terms/{readout}/{side}')
+      pairs += _kernel_and_bias(f'forward{readout}_{side}/linear',
+                                f'weight_terms/{readout}/{side}')
   return pairs
 
 
@@ -124,10 +129,11 @@ def released_names(rule):
   """``[(released name without scope, θ name of ``rule``)]`` for all of θ."""
   config = rule.config
   return (_top_signal_pairs(config) + _update_network_pairs(config) +
-          _conv('linear', 'downward_signal/projection') +
+          _kernel_and_bias('linear', 'downward_signal/projection') +
           _readout_pairs(rule) +
-          _conv('forward_weight_readout_coeffs', 'weight_merge/mixture') +
-          _conv('bias_readout', 'bias_rule/readout'))
+          _kernel_and_bias('forward_weight_readout_coeffs',
+                           'weight_merge/mixture') +
+          _kernel_and_bias('bias_readout', 'bias_rule/readout'))
 
 
 class CheckpointMismatchError(ValueError):
@@ -193,8 +199,9 @@ def import_theta(prefix, config=None):
   try:
     reader = tf.train.load_checkpoint(prefix)
   except (tf.errors.OpError, ValueError) as error:
-    raise ValueError(f'Cannot read a TF checkpoint at {prefix!r} (give the '
-                     f'prefix, e.g. .../tf_graph_data.ckpt): {error}') from error
+    raise ValueError(
+        f'Cannot read a TF checkpoint at {prefix!r} (give the prefix, e.g. '
+        f'.../tf_graph_data.ckpt): {error}') from error
   shapes = reader.get_variable_to_shape_map()
   rule = rule_lib.UnsupervisedUpdate(config or config_lib.RuleConfig())
   scope = _best_scope(shapes)

@@ -24,6 +24,7 @@ _CONSOLE_SCRIPTS = (
     ('plot_training', 'plot_training'),
     ('compare_rules', 'compare_rules'),
     ('upgrade_rule', 'upgrade_rule'),
+    ('write_rule_manifest', 'write_rule_manifest'),
 )
 
 

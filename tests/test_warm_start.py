@@ -64,6 +64,7 @@ def test_a_run_starts_from_another_runs_theta_and_keeps_its_init(
   assert 'Started from θ at' in output and '(2 θ updates behind it)' in output
   trained, metadata = export.load_rule(str(root / 'export'))
   assert metadata['extra']['started_from']['updates_before'] == 2
+  assert metadata['extra']['started_from']['path'] == str(tiny_meta_run)
   assert warm_start.updates_behind(metadata) == 3
   start, _ = export.load_rule(str(tiny_meta_run / 'export'))
   configuration.parse_gin([TINY], [])

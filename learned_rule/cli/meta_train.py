@@ -124,9 +124,12 @@ def main(argv):
     held_out_evaluation = held_out.HeldOutEvaluation()
     evaluation = (held_out.TrainingCallback(held_out_evaluation)
                   if FLAGS.evaluate_every_steps else None)
+    # The provenance names the rule as given (a shipped rule's name, say),
+    # not the directory it resolves to on this machine.
     start_from = (None if FLAGS.start_from is None else
                   warm_start.from_source(
-                      rule_source.load(rules.resolve(FLAGS.start_from))))
+                      rule_source.load(rules.resolve(FLAGS.start_from)),
+                      path=FLAGS.start_from))
   except ValueError as error:  # export.RuleLoadError among them
     raise app.UsageError(str(error)) from error
   logging.info('Meta-training in %s, seed %d.', FLAGS.root_dir, FLAGS.seed)

@@ -10,9 +10,8 @@ does, and a ``MANIFEST.json`` checked at every load (:mod:`.manifest`)::
   source = rules.load('cpu_60min')   # source.rule, source.init_rule, ...
 
 Every binary's ``--rule`` takes a name as well as a path. Modules are
-imported where they are used: listing the rules does not load TensorFlow,
-and ``python -m learned_rule.rules.manifest`` runs without this package's
-``__init__`` having imported it first.
+imported where they are used, so that listing the rules does not load
+TensorFlow.
 """
 
 import os

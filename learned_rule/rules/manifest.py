@@ -4,15 +4,13 @@ A shipped rule directory holds ``MANIFEST.json``, which lists every other
 file of the directory (paths relative to it, ``/``-separated) with its
 sha256. :func:`verify` recomputes them at every load, so that a file changed
 or truncated by a bad copy, a broken install or an edit is refused with its
-name instead of loading as a different θ. ``python -m
-learned_rule.rules.manifest DIR ...`` writes the manifest after a rule
-changes on purpose.
+name instead of loading as a different θ. ``bin/write_rule_manifest.py
+DIR ...`` writes the manifest after a rule changes on purpose.
 """
 
 import hashlib
 import json
 import os
-import sys
 
 from learned_rule import atomic_files
 
@@ -94,7 +92,7 @@ def verify(directory):
     raise ManifestError(
         f'The rule at {directory} does not match its manifest: missing '
         f'{missing}, not listed {unlisted}. Reinstall the package, or run '
-        f'`python -m learned_rule.rules.manifest {directory}` if you '
+        f'`python bin/write_rule_manifest.py {directory}` if you '
         'changed the rule on purpose.')
   for relative, expected in sorted(listed.items()):
     found = _sha256(os.path.join(directory, *relative.split('/')))
@@ -104,17 +102,3 @@ def verify(directory):
           f'{found}, its manifest says {expected}. Reinstall the package '
           f'(the file was changed or truncated after it was shipped).')
 
-
-def main(argv):
-  """Writes the manifest of each directory named on the command line."""
-  if not argv:
-    print('usage: python -m learned_rule.rules.manifest RULE_DIR ...',
-          file=sys.stderr)
-    return 2
-  for directory in argv:
-    print(f'wrote {write(directory)}')
-  return 0
-
-
-if __name__ == '__main__':
-  sys.exit(main(sys.argv[1:]))

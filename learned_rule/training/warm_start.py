@@ -59,9 +59,12 @@ def updates_behind(metadata):
   return int(extra.get('step') or 0) + int(before)
 
 
-def from_source(source):
+def from_source(source, path=None):
   """A :class:`WarmStart` from anything with ``rule``, ``init_rule``,
-  ``metadata`` and ``path`` (``evaluation.rule_source.RuleSource``)."""
+  ``metadata`` and ``path`` (``evaluation.rule_source.RuleSource``).
+
+  ``path``, if given, is recorded instead of ``source.path``.
+  """
   return WarmStart(rule=source.rule, init_rule=source.init_rule,
-                   path=source.path,
+                   path=path or source.path,
                    updates_before=updates_behind(source.metadata))

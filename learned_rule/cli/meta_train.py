@@ -41,8 +41,9 @@ flags.DEFINE_float('max_minutes', None,
 flags.DEFINE_string('start_from', None,
                     'A new run starts from this rule\'s θ (a shipped rule\'s '
                     'name, an exported rule or a run directory) instead of '
-                    'θ-init; its θ-init stays '
-                    'the baseline. A resumed run ignores it.')
+                    'θ-init; its θ-init stays the baseline. A resumed run '
+                    'takes θ from its checkpoint; give the flag again so '
+                    'that its exports keep recording the start.')
 flags.DEFINE_integer('seed', 0, 'Seeds θ-init and the task sampling.')
 flags.DEFINE_enum('strategy', 'local',
                   ['local', 'mirrored', 'parameter_server'],

@@ -42,12 +42,16 @@ from learned_rule.training import summaries
 DEFAULT_NUM_STEPS = 1000
 
 
+def _assign(target, source):
+  """Sets ``target``'s θ to ``source``'s, tensor by tensor."""
+  for to, value in zip(target.trainable_variables, source.trainable_variables):
+    to.assign(value)
+
+
 def _copy_of(rule):
   """A second rule of ``rule``'s configuration holding its current θ."""
   copy = rule_lib.UnsupervisedUpdate(rule.config)
-  for target, source in zip(copy.trainable_variables,
-                            rule.trainable_variables):
-    target.assign(source)
+  _assign(copy, rule)
   return copy
 
 
@@ -169,9 +173,7 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
     init_rule = _copy_of(rule)
   else:
     start_from.check_fits(rule.config)
-    for target, source in zip(rule.trainable_variables,
-                              start_from.rule.trainable_variables):
-      target.assign(source)
+    _assign(rule, start_from.rule)
     init_rule = _copy_of(start_from.init_rule)
   distribution = task_distribution_lib.TaskDistribution()
   for name in distribution.dataset_names:

@@ -72,10 +72,15 @@ def final_theta(root_dir):
 @pytest.fixture(scope='session')
 def tiny_meta_run(tmp_path_factory):
   """A run directory of bin/meta_train.py on meta_train/tiny.gin, as long
-  as that file says (2 steps); treat it as read-only."""
+  as that file says (2 steps), deterministic; treat it as read-only.
+
+  Its tasks run one after another: at these sizes, tracing the batched step
+  costs more than it saves (tests/test_batched_tasks.py covers that path).
+  """
   root = tmp_path_factory.mktemp('tiny_meta_run') / 'run'
   result = run_repo_binary('meta_train', f'--root_dir={root}',
                            '--gin_file=meta_train/tiny.gin',
-                           '--export_every_steps=2', '--noxla_step')
+                           '--export_every_steps=2', '--nobatch_tasks',
+                           '--deterministic')
   assert result.returncode == 0, result.stderr[-3000:]
   return root

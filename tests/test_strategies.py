@@ -74,16 +74,15 @@ def test_asynchronous_updates_are_stale_counted_once_and_learn():
   assert found['after'] < found['before']
 
 
-def test_mirrored_on_two_logical_cpus_equals_local(tmp_path):
-  flags = ['--num_steps=2', '--deterministic', '--filters_every_steps=0',
-           '--noxla_step']
-  local = run_meta_train(tmp_path / 'local', *flags)
-  assert local.returncode == 0, local.stderr[-3000:]
+def test_mirrored_on_two_logical_cpus_equals_local(tmp_path, tiny_meta_run):
+  # tiny_meta_run is the local run: the same 2 deterministic steps.
   mirrored = run_meta_train(tmp_path / 'mirrored', '--strategy=mirrored',
-                            '--logical_cpu_devices=2', *flags)
+                            '--logical_cpu_devices=2', '--num_steps=2',
+                            '--deterministic', '--filters_every_steps=0',
+                            '--noxla_step')
   assert mirrored.returncode == 0, mirrored.stderr[-3000:]
   for ours, theirs in zip(final_theta(tmp_path / 'mirrored'),
-                          final_theta(tmp_path / 'local')):
+                          final_theta(tiny_meta_run)):
     np.testing.assert_allclose(ours, theirs, atol=1e-3)
   assert (tmp_path / 'mirrored' / 'export' / 'saved_model.pb').exists()
 

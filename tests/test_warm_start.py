@@ -57,7 +57,7 @@ def test_a_run_starts_from_another_runs_theta_and_keeps_its_init(
   # Another seed than the run it starts from, so that this run's own θ-init
   # differs from the θ it must start from.
   result = run_repo_binary('meta_train', f'--root_dir={root}',
-                           f'--gin_file={TINY}', '--noxla_step', '--seed=1',
+                           f'--gin_file={TINY}', '--nobatch_tasks', '--seed=1',
                            '--num_steps=1', f'--start_from={tiny_meta_run}')
   assert result.returncode == 0, result.stderr[-3000:]
   output = result.stdout + result.stderr
@@ -90,7 +90,7 @@ def test_a_run_starts_from_another_runs_theta_and_keeps_its_init(
 
 def test_the_binary_refuses_a_shipped_rule_of_another_size(tmp_path):
   result = run_repo_binary('meta_train', f'--root_dir={tmp_path / "run"}',
-                           f'--gin_file={TINY}', '--noxla_step',
+                           f'--gin_file={TINY}', '--nobatch_tasks',
                            '--num_steps=1', '--start_from=cpu_60min')
   assert result.returncode != 0
   assert 'hidden_size: 32 vs 6' in result.stderr

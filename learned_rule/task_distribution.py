@@ -69,7 +69,9 @@ class TaskDistribution:
     datasets: ``(name, weight)`` pairs; a task's dataset is drawn with
       probability proportional to its weight. A bare name means weight 1
       (ours). The paper meta-trains on Alphabet, CIFAR-10 and ImageNet class
-      subsets (spec §6.2); its mixture weights are not given.
+      subsets (spec §6.2); its mixture weights are not given. Own data is
+      named ``imagedir:DIR``, ``npz:FILE`` or ``textdir:DIR``
+      (:mod:`learned_rule.data.own_data`).
     role: Registry role whose split the tasks use ('meta_train').
     hidden_widths: Choices of the hidden width; one is drawn per task and
       used for every hidden layer (ours; the paper: 64–512 units).
@@ -164,9 +166,7 @@ class TaskDistribution:
         raise ValueError(f'Every entry of `datasets` must be a dataset name '
                          f'or a (name, weight) pair, got {entry!r}.')
       name, weight = entry
-      if name not in registry.LOADERS:
-        raise ValueError(f'Unknown dataset {name!r} in `datasets`; '
-                         f'available: {", ".join(sorted(registry.LOADERS))}.')
+      registry.check_name(name, ' in `datasets`')
       if (isinstance(weight, bool) or not isinstance(weight, numbers.Real) or
           not math.isfinite(weight) or weight <= 0):
         raise ValueError(f'The weight of {name!r} in `datasets` must be a '
@@ -202,16 +202,15 @@ class TaskDistribution:
 
     Args:
       task_or_name: A :class:`Task` or a registry name (any registered
-        dataset, not only those of :attr:`datasets`).
+        dataset or own data ``PREFIX:PATH``, not only those of
+        :attr:`datasets`).
 
     Returns:
       The dataset, cached per (name, role, max_image_size, greyscale).
     """
     name = (task_or_name.dataset if isinstance(task_or_name, tasks.Task) else
             task_or_name)
-    if name not in registry.LOADERS:
-      raise ValueError(f'Unknown dataset {name!r}; available: '
-                       f'{", ".join(sorted(registry.LOADERS))}.')
+    registry.check_name(name)
     return _prepared(name, self.role, self.max_image_size, self.greyscale)
 
   def input_dim(self, task_or_name):

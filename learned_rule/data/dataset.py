@@ -15,7 +15,7 @@ class Dataset:
     labels: int64 [N].
     shape: Shape of one example before flattening, e.g. (8, 8, 1).
     num_classes: Number of classes.
-    modality: 'image', 'text' or 'toy'.
+    modality: 'image', 'text', 'toy' or 'features' (vectors of own data).
     split: Name of the split these examples come from.
     class_names: Optional names of the classes.
   """

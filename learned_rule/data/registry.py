@@ -4,6 +4,11 @@ Every loader takes a split name and returns a :class:`Dataset` held in
 memory. :data:`ROLE_SPLITS` says, for each dataset, which split
 meta-training may use and which split is held out for evaluation, so that
 the two never share examples by accident.
+
+Besides the names of :data:`LOADERS`, a name ``PREFIX:PATH`` loads one's
+own data (:mod:`learned_rule.data.own_data`): ``imagedir:DIR``,
+``npz:FILE`` or ``textdir:DIR``; its 'train' split is meta-training's and
+its 'test' split is held out.
 """
 
 import dataclasses
@@ -12,6 +17,9 @@ import functools
 from learned_rule.data import alphabet
 from learned_rule.data import debian_descriptions
 from learned_rule.data import digits
+from learned_rule.data import image_directory
+from learned_rule.data import npz_file
+from learned_rule.data import own_data
 from learned_rule.data import tfds_sources
 from learned_rule.data import toy
 from learned_rule.data import transforms
@@ -62,20 +70,48 @@ ROLE_SPLITS = {name: {META_TRAIN: entry[1], HELD_OUT: entry[2]}
                for name, entry in _DATASETS.items()}
 
 
+# Loaders ``(name, path, split, **options) -> Dataset`` of own data, by
+# prefix; the splits of every one are 'train' and 'test'.
+_OWN_LOADERS = {'imagedir': image_directory.load, 'npz': npz_file.load,
+                'textdir': own_data.load_text}
+_OWN_ROLE_SPLITS = {META_TRAIN: 'train', HELD_OUT: 'test'}
+
+
 def register(name, loader, meta_train_split='train', held_out_split='test'):
   """Adds a loader ``loader(split, **options) -> Dataset`` under ``name``."""
+  if own_data.is_own(name):
+    raise ValueError(f'Dataset names with a colon are own data '
+                     f'({own_data.FORMS}); register {name!r} without one.')
   LOADERS[name] = loader
   ROLE_SPLITS[name] = {META_TRAIN: meta_train_split, HELD_OUT: held_out_split}
 
 
-def _check_name(name):
-  if name not in LOADERS:
-    raise ValueError(f'Unknown dataset {name!r}; available: '
-                     f'{", ".join(sorted(LOADERS))}.')
+def check_name(name, where=''):
+  """Raises ValueError unless ``name`` names a dataset.
+
+  Args:
+    name: A name of :data:`LOADERS` or ``PREFIX:PATH`` (whose prefix and
+      options are checked here, its path when it loads).
+    where: Where the name was given, for the message, e.g. ' in `datasets`'.
+  """
+  if own_data.is_own(name):
+    own_data.parse(name)
+  elif name not in LOADERS:
+    raise ValueError(f'Unknown dataset {name!r}{where}; available: '
+                     f'{", ".join(sorted(LOADERS))}; or your own data, '
+                     f'named {own_data.FORMS}.')
 
 
 @functools.lru_cache(maxsize=None)
 def _load_cached(name, split, options):
+  if own_data.is_own(name):
+    prefix, path, defaults = own_data.parse(name)
+    unknown = sorted(set(dict(options)) - set(defaults))
+    if unknown:
+      raise ValueError(f'Unknown options {unknown} of {name!r}; allowed: '
+                       f'{sorted(defaults)}.')
+    return _OWN_LOADERS[prefix](name, path, split,
+                                **{**defaults, **dict(options)})
   return LOADERS[name](split, **dict(options))
 
 
@@ -84,7 +120,7 @@ def load(name, split='train', **options):
 
   The error for an unknown name lists the known ones.
   """
-  _check_name(name)
+  check_name(name)
   return _load_cached(name, split, tuple(sorted(options.items())))
 
 
@@ -92,5 +128,6 @@ def load_for(role, name, **options):
   """The split of ``name`` that ``role`` ('meta_train' or 'held_out') uses."""
   if role not in ROLES:
     raise ValueError(f'Unknown role {role!r}; allowed: {ROLES}.')
-  _check_name(name)
-  return load(name, ROLE_SPLITS[name][role], **options)
+  check_name(name)
+  splits = _OWN_ROLE_SPLITS if own_data.is_own(name) else ROLE_SPLITS[name]
+  return load(name, splits[role], **options)

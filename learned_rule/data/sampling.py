@@ -87,9 +87,13 @@ def few_shot_batch(data, rng, shots=SHOTS_PER_CLASS, classes=None,
   for new_label, label in enumerate(classes):
     members = np.flatnonzero(data.labels == label)
     if len(members) < 2 * shots:
+      named = (f'class {data.class_names[label]!r}, ' if data.class_names
+               else '')
       raise ValueError(
           f'{data.name} class {label} has {len(members)} examples; '
-          f'{2 * shots} are needed for {shots} support + {shots} query.')
+          f'{2 * shots} are needed for {shots} support + {shots} query '
+          f'({named}{data.split!r} split). Give that class more '
+          f'examples or leave it out of the dataset.')
     chosen = rng.choice(members, 2 * shots, replace=False)
     support += [(i, new_label) for i in chosen[:shots]]
     query += [(i, new_label) for i in chosen[shots:]]

@@ -9,7 +9,13 @@ An exported rule is self-contained: a process that never imports
 * ``initial_state(input_dim, widths, seed)`` → a fresh base-model state φ_0
   for any architecture with the rule's top width (spec §2.2);
 * ``unsupervised_update(state, batch, activation)`` → φ_{t+1} (spec §3.1);
-* ``features(state, inputs, activation)`` → the top features x^L (§2.5).
+* ``features(state, inputs, activation)`` → the top features x^L (§2.5);
+* ``serve_features({'inputs': ..., 'state': ..., 'activation': ...})`` →
+  the same features from one structured argument, the calling convention of
+  ``keras.layers.TFSMLayer(directory, call_endpoint='serve_features')``.
+  Exports written before this endpoint existed (the shipped rules among
+  them) lack it and keep working with the other endpoints; re-export a rule
+  to add it.
 
 Widths, batch size and input size are dynamic; one concrete function is
 traced per depth in ``depths``. ``activation`` is a string tensor naming any
@@ -28,6 +34,7 @@ import tensorflow as tf
 from learned_rule import activations as activations_lib
 from learned_rule import atomic_files
 from learned_rule import base_model
+from learned_rule import file_io
 from learned_rule import version
 from learned_rule.rule import config as config_lib
 from learned_rule.rule import rule as rule_lib
@@ -111,6 +118,22 @@ class ExportedRule(tf.Module):
 
   @tf.function
   def features(self, state, inputs, activation):
+    return self._top_features(state, inputs, activation)
+
+  @tf.function
+  def serve_features(self, inputs):
+    """``features`` with one structured argument, for ``TFSMLayer``.
+
+    ``keras.layers.TFSMLayer`` calls an endpoint with a single ``inputs``
+    argument; this one takes ``{'inputs': [batch, input_dim], 'state': a
+    state nest, 'activation': a string scalar}``. Added without a format
+    version bump: older exports lack it and stay readable.
+    """
+    return self._top_features(inputs['state'], inputs['inputs'],
+                              inputs['activation'])
+
+  def _top_features(self, state, inputs, activation):
+    """x^L of the base model with state ``state`` (spec §2.5)."""
     _, activations = base_model.forward(
         state, inputs, lambda z: _apply_named_activation(activation, z))
     return activations[-1]
@@ -127,6 +150,8 @@ class ExportedRule(tf.Module):
       name = tf.TensorSpec([], tf.string)
       self.unsupervised_update.get_concrete_function(state, batch, name)
       self.features.get_concrete_function(state, batch, name)
+      self.serve_features.get_concrete_function(
+          {'inputs': batch, 'state': state, 'activation': name})
 
 
 def rule_metadata(rule, extra=None):
@@ -152,11 +177,15 @@ def export_rule(rule, directory, metadata=None, depths=DEFAULT_DEPTHS):
   (:func:`learned_rule.atomic_files.replacing_directory`): ``directory``
   holds the previous or the new complete export, except for the instant
   between two renames; if the second rename fails, the previous export is
-  put back.
+  put back. On a filesystem without one-step directory renames (object
+  stores such as ``gs://``; ``ram://``) it is moved file by file instead,
+  ``saved_model.pb`` last, so :func:`is_export` is true only of a complete
+  export.
 
   Args:
     rule: An :class:`UnsupervisedUpdate`.
-    directory: Target directory (replaced if it exists).
+    directory: Target directory (replaced if it exists), a local path or a
+      URL of any TensorFlow filesystem.
     metadata: Optional JSON-serialisable provenance (training config, step).
     depths: Numbers of weight layers to trace endpoints for.
 
@@ -166,10 +195,11 @@ def export_rule(rule, directory, metadata=None, depths=DEFAULT_DEPTHS):
   depths = tuple(int(d) for d in depths)
   if not depths or min(depths) < 1:
     raise ValueError(f'`depths` must be positive ints, got {depths}.')
-  directory = os.path.abspath(directory)
+  directory = file_io.absolute(directory)
   module = ExportedRule(rule, rule_metadata(rule, metadata), depths)
   module.trace()
-  with atomic_files.replacing_directory(directory) as staging:
+  with atomic_files.replacing_directory(
+      directory, last_file='saved_model.pb') as staging:
     tf.saved_model.save(module, staging)
   return directory
 
@@ -198,14 +228,15 @@ def read_metadata(loaded, directory=''):
 
 def is_export(directory):
   """Whether ``directory`` holds a SavedModel (a rule or not)."""
-  return os.path.isfile(os.path.join(directory, 'saved_model.pb'))
+  path = os.path.join(directory, 'saved_model.pb')
+  return tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path)
 
 
 def load_saved_model(directory):
   """``tf.saved_model.load`` with clear errors for what is wrong."""
-  if not os.path.isdir(directory):
+  if not tf.io.gfile.isdir(directory):
     raise RuleLoadError(f'No exported rule at {directory}: not a directory.')
-  if not os.path.exists(os.path.join(directory, 'saved_model.pb')):
+  if not tf.io.gfile.exists(os.path.join(directory, 'saved_model.pb')):
     raise RuleLoadError(
         f'{directory} is not a SavedModel: saved_model.pb is missing.')
   try:

@@ -17,9 +17,15 @@ An evaluation run directory (transfer evaluation, ablation, sweep)::
   plots/                PNG figures
   results.json          summaries with per-seed values and metadata
   results.md            tables and the comparison with the paper
+  tensorboard/          one HParams dashboard run per dataset × architecture
+                        × method (learned_rule/hparams.py)
 
 A shipped rule (``rules/NAME/``) has the layout of a meta-training run, so
 every binary that takes a run directory takes it too.
+
+A run directory may be a local path or the URL of any TensorFlow filesystem
+(``gs://bucket/run``; see :mod:`learned_rule.file_io`), except the local
+cluster's ``logs/``, which are local files.
 """
 
 import os
@@ -37,6 +43,7 @@ FILTERS = 'filters'
 PLOTS = 'plots'
 RESULTS_JSON = 'results.json'
 RESULTS_MARKDOWN = 'results.md'
+DASHBOARD = 'tensorboard'
 
 
 def path(root_dir, name, *parts):

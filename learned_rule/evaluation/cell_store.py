@@ -10,15 +10,20 @@ filters over training (paper Fig. 6, spec §8.1) go under ``filters/`` as
 What the cells depend on (the configuration, the rule, every gin binding)
 is written once to the run's evaluation config; a run directory that holds
 another configuration is refused, so cells of two configurations never mix.
+
+The run directory may be on any TensorFlow filesystem (``gs://bucket/run``):
+every file goes through ``tf.io.gfile``.
 """
 
+import io
 import itertools
 import json
-import os
 
 import numpy as np
+import tensorflow as tf
 
 from learned_rule import atomic_files
+from learned_rule import file_io
 from learned_rule import run_dirs
 from learned_rule.evaluation import measurement
 
@@ -57,14 +62,13 @@ class CellStore:
       ValueError: If the directory holds a run of another description,
         naming every key that differs.
     """
-    os.makedirs(self.root_dir, exist_ok=True)
+    tf.io.gfile.makedirs(self.root_dir)
     path = run_dirs.path(self.root_dir, run_dirs.EVALUATION_CONFIG)
-    if not os.path.exists(path):
+    if not tf.io.gfile.exists(path):
       atomic_files.write_json(path, description, indent=1)
       return
-    with open(path) as stream:
-      saved = json.load(stream)
-    saved['rule'] = os.path.realpath(saved.get('rule', ''))
+    saved = json.loads(file_io.read_text(path))
+    saved['rule'] = file_io.canonical(saved.get('rule', ''))
     if saved != description:
       differences = [f'{key}: {saved.get(key)!r} there, '
                      f'{description[key]!r} now'
@@ -83,7 +87,7 @@ class CellStore:
     return run_dirs.path(self.root_dir, run_dirs.CELLS, name + '.json')
 
   def has_cell(self, data_name, widths, activation, method, seed):
-    return os.path.exists(
+    return tf.io.gfile.exists(
         self.cell_path(data_name, widths, activation, method, seed))
 
   def write_cell(self, data_name, widths, activation, method, seed, records):
@@ -100,9 +104,8 @@ class CellStore:
         dataset_names or config.datasets, config.architectures(),
         config.seeds, config.methods):
       path = self.cell_path(name, widths, activation, method, seed)
-      if os.path.exists(path):
-        with open(path) as stream:
-          found.extend(json.load(stream))
+      if tf.io.gfile.exists(path):
+        found.extend(json.loads(file_io.read_text(path)))
     return found
 
   # ---------------------------------------------------------------- filters
@@ -122,7 +125,7 @@ class CellStore:
   def read_filters(self, data_name, widths, activation, method):
     """The history :meth:`write_filters` saved, or None."""
     path = self.filter_path(data_name, widths, activation, method)
-    if not os.path.exists(path):
+    if not tf.io.gfile.exists(path):
       return None
-    with np.load(path) as saved:
+    with np.load(io.BytesIO(file_io.read_bytes(path))) as saved:
       return list(zip(saved['steps'].tolist(), saved['weights']))

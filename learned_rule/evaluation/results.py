@@ -26,6 +26,7 @@ import os
 import numpy as np
 
 from learned_rule import atomic_files
+from learned_rule import file_io
 from learned_rule.evaluation import method_names
 from learned_rule.evaluation import statistics
 
@@ -244,8 +245,7 @@ def read_results(path):
   """
   path = os.fspath(path)
   try:
-    with open(path, encoding='utf-8') as f:
-      content = json.load(f)
+    content = json.loads(file_io.read_text(path))
   except (json.JSONDecodeError, UnicodeDecodeError) as error:
     raise ValueError(f'{path} is not a results file: not JSON ({error}).'
                      ) from error

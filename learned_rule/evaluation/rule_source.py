@@ -6,9 +6,9 @@ A path is either an exported rule (a SavedModel written by
 """
 
 import dataclasses
-import os
 
 import keras
+import tensorflow as tf
 
 from learned_rule import export
 from learned_rule import run_dirs
@@ -75,7 +75,7 @@ def load(path, init_path=None):
   Raises:
     RuleLoadError: ``path`` is neither, or an export is unusable.
   """
-  if not os.path.isdir(path):
+  if not tf.io.gfile.isdir(path):
     raise export.RuleLoadError(f'--rule={path}: no such directory.')
   run_init = None
   if not export.is_export(path) and export.is_export(

@@ -8,7 +8,6 @@ and the periodic held-out ridge accuracy of the trained rule, θ-init and
 random init (``--evaluate_every_steps``).
 """
 
-import glob
 import os
 
 import matplotlib
@@ -44,7 +43,9 @@ def read_scalars(root_dir):
   """
   pattern = os.path.join(run_dirs.path(root_dir, run_dirs.SUMMARIES),
                          'events.out.tfevents.*')
-  files = sorted(glob.glob(pattern), key=os.path.getmtime)
+  # Oldest first; the names (which hold the creation time) break ties.
+  files = sorted(tf.io.gfile.glob(pattern),
+                 key=lambda path: (tf.io.gfile.stat(path).mtime_nsec, path))
   if not files:
     raise ValueError(f'No TensorBoard events under {pattern}: is '
                      f'{root_dir} a meta-training run directory?')

@@ -13,20 +13,28 @@ the marker; ``restore()`` of a marked checkpoint damaged later (a truncated
 ``arrays.npz``) raises a :class:`CheckpointError` naming the file, unless
 ``fall_back=True`` asks for the newest readable one. One process writes a
 directory at a time.
+
+``directory`` may be on any TensorFlow filesystem (``gs://bucket/run/ckpt``;
+files go through ``tf.io.gfile``). Where a directory cannot be renamed in
+one step (object stores, ``ram://``), a checkpoint is moved into place file
+by file with the marker last (see :mod:`learned_rule.atomic_files`), so
+``latest()`` still never returns a partial one.
 """
 
+import io
 import json
 import os
 import re
 import secrets
-import shutil
 import tempfile
 import zipfile
 
 from absl import logging
 import numpy as np
+import tensorflow as tf
 
 from learned_rule import atomic_files
+from learned_rule import file_io
 
 ARRAYS_FILE = 'arrays.npz'
 METADATA_FILE = 'metadata.json'
@@ -55,24 +63,27 @@ def _to_json(value):
 
 def _write_file(path, contents):
   """Writes bytes, or a dict of arrays as an uncompressed ``.npz``."""
-  with open(path, 'wb') as f:
-    if isinstance(contents, bytes):
-      f.write(contents)
-    else:
-      with zipfile.ZipFile(f, 'w', zipfile.ZIP_STORED) as zf:
-        for name, value in contents.items():
-          with zf.open(name + '.npy', 'w', force_zip64=True) as member:
-            np.lib.format.write_array(member, value, allow_pickle=False)
+  if not isinstance(contents, bytes):
+    # Built in memory: a zip file seeks, which not every filesystem's
+    # stream does.
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_STORED) as zf:
+      for name, value in contents.items():
+        with zf.open(name + '.npy', 'w', force_zip64=True) as member:
+          np.lib.format.write_array(member, value, allow_pickle=False)
+    contents = buffer.getvalue()
+  with tf.io.gfile.GFile(path, 'wb') as f:
+    f.write(contents)
 
 
 def _read_file(path):
   """The JSON document or the dict of arrays stored at ``path``."""
   try:
+    contents = file_io.read_bytes(path)
     if path.endswith('.npz'):
-      with np.load(path, allow_pickle=False) as npz:
+      with np.load(io.BytesIO(contents), allow_pickle=False) as npz:
         return {name: npz[name] for name in npz.files}
-    with open(path, encoding='utf-8') as f:
-      return json.load(f)
+    return json.loads(contents)
   except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
     raise CheckpointError(
         f'Cannot read {path}: {type(e).__name__}: {e}') from e
@@ -87,7 +98,7 @@ def read_checkpoint(path):
   """
   path = os.fspath(path)
   marker = os.path.join(path, MARKER_FILE)
-  if not os.path.isfile(marker):
+  if not tf.io.gfile.exists(marker) or tf.io.gfile.isdir(marker):
     raise CheckpointError(f'{path} has no {MARKER_FILE} marker: it is not a '
                           'checkpoint, or its save was interrupted.')
   info = _read_file(marker)
@@ -123,12 +134,12 @@ class CheckpointManager:
 
   def checkpoints(self):
     """``(step, path)`` of every complete checkpoint, oldest first."""
-    if not os.path.isdir(self.directory):
+    if not tf.io.gfile.isdir(self.directory):
       return []
     return sorted(
         (int(match.group(1)), os.path.join(self.directory, match.group(0)))
-        for match in map(_NAME.match, os.listdir(self.directory))
-        if match and os.path.isfile(
+        for match in map(_NAME.match, file_io.listdir(self.directory))
+        if match and tf.io.gfile.exists(
             os.path.join(self.directory, match.group(0), MARKER_FILE)))
 
   def latest(self):
@@ -167,7 +178,8 @@ class CheckpointManager:
         MARKER_FILE: _to_json({'format_version': FORMAT_VERSION, 'step': step,
                                'arrays': sorted(prepared)})}
     final = self.path_for(step)
-    with atomic_files.replacing_directory(final) as temporary:
+    with atomic_files.replacing_directory(
+        final, last_file=MARKER_FILE) as temporary:
       for name, contents in files.items():  # The marker last.
         _write_file(os.path.join(temporary, name), contents)
     logging.info('Saved checkpoint %s.', final)
@@ -203,19 +215,18 @@ class CheckpointManager:
     raise CheckpointError(f'No readable checkpoint in {self.directory}:\n'
                           + '\n'.join(errors))
 
-  def _temporary_name(self, kind):
-    return os.path.join(
-        self.directory, f'{_TEMPORARY_PREFIX}{kind}-{secrets.token_hex(4)}')
-
   def _prune(self):
     """Deletes the checkpoints beyond ``keep`` and stale temporaries."""
-    for step, path in self.checkpoints()[:-self.keep] if self.keep else []:
-      # Renamed to a temporary first: a half-deleted directory is never
-      # taken for a checkpoint.
-      os.rename(path, self._temporary_name(f'deleted-{step:08d}'))
-    for name in os.listdir(self.directory):
+    for _, path in self.checkpoints()[:-self.keep] if self.keep else []:
+      # Renamed to a temporary, or the marker deleted, first: a half-deleted
+      # directory is never taken for a checkpoint.
+      atomic_files.remove_directory(path, last_file=MARKER_FILE)
+    for name in file_io.listdir(self.directory):
       if name.startswith(_TEMPORARY_PREFIX):
-        shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+        try:
+          file_io.delete(os.path.join(self.directory, name))
+        except file_io.errors() as e:  # Tried again at the next save.
+          logging.warning('Cannot delete a stale temporary: %s', e)
 
 
 def _flatten(config, prefix=''):
@@ -259,18 +270,28 @@ def check_compatible(metadata, expected, what='rule configuration'):
 def check_writable(directory):
   """Creates ``directory`` if needed, checks that it takes files; returns it.
 
+  ``directory`` may be a local path or a URL (``gs://bucket/run``).
+
   Raises:
     CheckpointError: Naming the directory and the OS error, if it cannot be
       created (a file in the way, a read-only parent) or written to.
   """
   directory = os.fspath(directory)
   try:
+    if file_io.is_url(directory):
+      tf.io.gfile.makedirs(directory)
+      probe = os.path.join(
+          directory, f'{_TEMPORARY_PREFIX}probe-{secrets.token_hex(4)}')
+      with tf.io.gfile.GFile(probe, 'wb') as stream:
+        stream.write(b'probe')
+      tf.io.gfile.remove(probe)
+      return directory
     os.makedirs(directory, exist_ok=True)
     with tempfile.NamedTemporaryFile(prefix=f'{_TEMPORARY_PREFIX}probe-',
                                      dir=directory) as probe:
       probe.write(b'probe')
       probe.flush()
-  except OSError as e:
+  except file_io.errors() as e:
     raise CheckpointError(
         f'The checkpoint directory {directory} is not writable: {e}') from e
   return directory

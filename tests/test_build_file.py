@@ -7,10 +7,15 @@ executed as Python with stub rules that record every target. The checks:
   srcs of exactly one ``py_library`` (each package's ``__init__.py`` is its
   own library, named after the package; module libraries depend on it);
 * every ``bin/*.py`` and ``benchmarks/*.py`` is the main of a ``py_binary``;
-* every ``tests/test_*.py`` is the main of a ``py_test``, and every other
-  ``tests/*.py`` is in a ``testonly`` ``py_library``;
+* every ``tests/test_*.py`` is run by a ``py_test`` whose main is the pytest
+  runner ``tests/pytest_main.py`` and whose only arg is the test file (the
+  test files have no ``__main__``), and every other ``tests/*.py`` is in a
+  ``testonly`` ``py_library``;
 * every file a target names exists, every ``:target`` dep is defined, and
   nothing that is not testonly depends on a testonly target;
+* a test that runs ``bin/<name>.py`` (by that path, through
+  ``run_repo_binary('<name>', ...)`` or through a conftest fixture that does)
+  has ``:<name>`` in its data, so that Bazel gives it the binary's runfiles;
 * every import of a project module is satisfied by the target itself or by a
   direct dep, and every import of a third-party distribution has its
   ``@pypi//name`` dep.
@@ -24,6 +29,7 @@ import collections
 import glob as glob_lib
 import os
 import pathlib
+import re
 import sys
 
 import pytest
@@ -31,6 +37,7 @@ import pytest
 REPO_ROOT = pathlib.Path(__file__).absolute().parent.parent
 
 RULES_PYTHON = '@rules_python//python:defs.bzl'
+PYTEST_MAIN = 'tests/pytest_main.py'
 PYTHON_RULES = ('py_binary', 'py_library', 'py_test')
 
 # Top-level import name -> Bazel label of the PyPI distribution that provides
@@ -46,12 +53,15 @@ THIRD_PARTY = {
     'pytest': '@pypi//pytest',
     'scipy': '@pypi//scipy',
     'sklearn': '@pypi//scikit_learn',
+    'tensorboard': '@pypi//tensorboard',
     'tensorflow': '@pypi//tensorflow',
     'tensorflow_datasets': '@pypi//tensorflow_datasets',
+    'tqdm': '@pypi//tqdm',
 }
 
 Target = collections.namedtuple(
-    'Target', ['kind', 'name', 'srcs', 'deps', 'data', 'main', 'testonly'])
+    'Target',
+    ['kind', 'name', 'srcs', 'deps', 'data', 'main', 'testonly', 'args'])
 
 
 # -- Parsing. ------------------------------------------------------------------
@@ -74,11 +84,11 @@ def parse_build(root):
   def make_rule(kind):
 
     def rule(name, srcs=(), deps=(), data=(), main=None, testonly=False,
-             **unused_kwargs):
+             args=(), **unused_kwargs):
       if name in targets:
         raise ValueError(f'BUILD defines target {name!r} twice.')
       targets[name] = Target(kind, name, list(srcs), list(deps), list(data),
-                             main, bool(testonly))
+                             main, bool(testonly), list(args))
 
     return rule
 
@@ -233,14 +243,27 @@ def check_binaries(root, targets):
 
 
 def check_tests(root, targets):
-  mains = {_main(t) for t in targets.values() if t.kind == 'py_test'}
-  problems = [f'{path} has no py_test'
-              for path in _files(root, 'tests/test_*.py') if path not in mains]
+  problems = []
+  tested = set()
+  for target in targets.values():
+    if target.kind != 'py_test':
+      continue
+    if _main(target) != PYTEST_MAIN:
+      problems.append(f'{target.name}: main is {_main(target)}, not '
+                      f'{PYTEST_MAIN} (test files have no __main__)')
+    elif len(target.args) != 1 or target.args[0] not in target.srcs:
+      problems.append(f'{target.name}: args must be [its test file], which '
+                      f'is in srcs; got {target.args}')
+    else:
+      tested.add(target.args[0])
+  problems += [f'{path} has no py_test'
+               for path in _files(root, 'tests/test_*.py')
+               if path not in tested]
   support = {src for t in targets.values()
              if t.kind == 'py_library' and t.testonly for src in t.srcs}
   for path in _files(root, 'tests/*.py'):
     if (not pathlib.PurePath(path).name.startswith('test_') and
-        path not in support):
+        path != PYTEST_MAIN and path not in support):
       problems.append(f'{path} is in no testonly py_library')
   return problems
 
@@ -276,6 +299,53 @@ def check_deps(targets):
             target.kind != 'py_test'):
         problems.append(
             f'{target.name} is not testonly but depends on testonly {dep}')
+  return problems
+
+
+# A literal run of a binary: run_repo_binary('<name>', ...), or its path
+# written as 'bin', '<name>.py' (os.path.join) or 'bin' / '<name>.py'.
+_RUNS_BINARY = re.compile(
+    r"run_repo_binary\(\s*'(\w+)'|'bin'\s*[,/]\s*'(\w+)\.py'")
+
+
+def binaries_run(text):
+  """Names of the binaries that source ``text`` runs literally."""
+  return {call or path for call, path in _RUNS_BINARY.findall(text)}
+
+
+def _conftest_binaries(root):
+  """Name of each function of tests/conftest.py -> the binaries it runs."""
+  path = pathlib.Path(root) / 'tests' / 'conftest.py'
+  if not path.is_file():
+    return {}
+  text = path.read_text()
+  found = {}
+  for node in ast.parse(text).body:
+    if isinstance(node, ast.FunctionDef):
+      names = binaries_run(ast.get_source_segment(text, node))
+      if names:
+        found[node.name] = names
+  return found
+
+
+def check_test_binaries(root, targets):
+  """Every binary a test runs is in its data."""
+  fixtures = _conftest_binaries(root)
+  problems = []
+  for target in targets.values():
+    if target.kind != 'py_test' or len(target.args) != 1:
+      continue
+    path = pathlib.Path(root) / target.args[0]
+    if not path.is_file():
+      continue
+    text = path.read_text()
+    wanted = binaries_run(text)
+    for fixture, names in fixtures.items():
+      if re.search(rf'\b{fixture}\b', text):
+        wanted |= names
+    problems += [f'{target.name}: {target.args[0]} runs bin/{name}.py; add '
+                 f':{name} to data'
+                 for name in sorted(wanted) if f':{name}' not in target.data]
   return problems
 
 
@@ -353,6 +423,10 @@ def test_deps_cover_imports(build):
   _assert_no_problems(check_import_deps(REPO_ROOT, build[0]))
 
 
+def test_tests_have_the_binaries_they_run(build):
+  _assert_no_problems(check_test_binaries(REPO_ROOT, build[0]))
+
+
 # -- Self-tests: every check flags a broken fake repository. -------------------
 
 
@@ -394,9 +468,10 @@ py_library(
 
 py_test(
     name = "test_core",
-    srcs = ["tests/test_core.py"],
-    main = "tests/test_core.py",
-    deps = [":core", ":test_support"],
+    srcs = ["tests/pytest_main.py", "tests/test_core.py"],
+    main = "tests/pytest_main.py",
+    args = ["tests/test_core.py"],
+    deps = [":core", ":test_support", "@pypi//pytest"],
 )
 '''
 
@@ -406,6 +481,7 @@ _GOOD_FILES = {
     'learned_rule/extra.py': 'from learned_rule import core\n',
     'bin/run.py': 'from learned_rule import extra\n',
     'tests/helper.py': '',
+    'tests/pytest_main.py': 'import pytest\n',
     'tests/test_core.py': ('from learned_rule import core\n'
                            'from tests import helper\n'),
 }
@@ -417,7 +493,8 @@ def _all_problems(root):
           check_library_coverage(root, targets) +
           check_binaries(root, targets) + check_tests(root, targets) +
           check_files_exist(root, targets) + check_deps(targets) +
-          check_import_deps(root, targets))
+          check_import_deps(root, targets) +
+          check_test_binaries(root, targets))
 
 
 def test_self_check_accepts_a_consistent_tree(tmp_path):
@@ -444,6 +521,23 @@ def test_self_check_accepts_a_consistent_tree(tmp_path):
      'imports learned_rule/core.py; add :core'),
     ({}, ('":core", ":test_support"', '":core"'),
      'imports tests/helper.py; add :test_support'),
+    ({}, (', "@pypi//pytest"', ''), 'add @pypi//pytest'),
+    ({}, ('main = "tests/pytest_main.py"', 'main = "tests/test_core.py"'),
+     'test_core: main is tests/test_core.py, not tests/pytest_main.py'),
+    ({}, ('args = ["tests/test_core.py"]', 'args = ["tests/helper.py"]'),
+     'test_core: args must be [its test file]'),
+    # Split literals: this file must not look as if it ran bin/run.py.
+    ({'tests/test_core.py': (_GOOD_FILES['tests/test_core.py'] +
+                             "run_repo_binary(" "'run')\n")}, None,
+     'tests/test_core.py runs bin/run.py; add :run to data'),
+    ({'tests/test_core.py': (_GOOD_FILES['tests/test_core.py'] +
+                             "BINARY = os.path.join('bin', " "'run.py')\n")},
+     None, 'tests/test_core.py runs bin/run.py; add :run to data'),
+    ({'tests/conftest.py': ("def run_once():\n"
+                            "  return run_repo_binary(\n      'run')\n"),
+      'tests/test_core.py': (_GOOD_FILES['tests/test_core.py'] +
+                             'def test_it(run_once):\n  pass\n')}, None,
+     'tests/test_core.py runs bin/run.py; add :run to data'),
     ({}, (', "@pypi//numpy"', ''), 'add @pypi//numpy'),
     ({}, ('load("@rules_python//python:defs.bzl", "py_binary", ',
           'load("@rules_python//python:defs.bzl", '), 'py_binary is used'),

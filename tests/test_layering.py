@@ -13,9 +13,11 @@ PACKAGE = os.path.join(os.path.dirname(os.path.dirname(
 # Module-name prefixes, lowest layer first.
 LAYERS = (
     ('learned_rule.version', 'learned_rule.atomic_files',
-     'learned_rule.progress', 'learned_rule.run_dirs',
+     'learned_rule.file_io', 'learned_rule.progress', 'learned_rule.run_dirs',
      'learned_rule.activations', 'learned_rule.configuration',
-     'learned_rule.cluster', 'learned_rule.compiled_recompute'),
+     'learned_rule.cluster', 'learned_rule.compiled_recompute',
+     'learned_rule.console_scripts', 'learned_rule.package_info',
+     'learned_rule.hparams'),
     ('learned_rule.data',),
     ('learned_rule.rule', 'learned_rule.base_model', 'learned_rule.local_dense',
      'learned_rule.meta_objective', 'learned_rule.resources'),
@@ -23,7 +25,8 @@ LAYERS = (
      'learned_rule.tasks', 'learned_rule.export',
      'learned_rule.paper_checkpoint',
      'learned_rule.task_checks', 'learned_rule.task_distribution'),
-    ('learned_rule.training', 'learned_rule.evaluation', 'learned_rule.rules'),
+    ('learned_rule.training', 'learned_rule.evaluation', 'learned_rule.rules',
+     'learned_rule.keras_layers'),
     ('learned_rule.cli',),
 )
 # Side by side in one layer, never importing each other.

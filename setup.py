@@ -11,33 +11,17 @@ import setuptools
 _ROOT = pathlib.Path(__file__).parent
 
 
-# (script name after "learned-rule-", module of learned_rule.cli).
-_CONSOLE_SCRIPTS = (
-    ('meta_train', 'meta_train'),
-    ('transfer_eval', 'transfer_eval'),
-    ('permuted_ablation', 'permuted_ablation'),
-    ('paired_eval', 'paired_eval'),
-    ('apply', 'apply_rule'),
-    ('prepare_data', 'prepare_data'),
-    ('launch_local_cluster', 'launch_local_cluster'),
-    ('import_paper_rule', 'import_paper_rule'),
-    ('plot_training', 'plot_training'),
-    ('compare_rules', 'compare_rules'),
-    ('upgrade_rule', 'upgrade_rule'),
-    ('write_rule_manifest', 'write_rule_manifest'),
-)
-
-
-def _version():
-  """Reads ``__version__`` without importing the package (and TensorFlow)."""
+def _module_namespace(name):
+  """Runs ``learned_rule/<name>.py`` alone, without importing the package
+  (and TensorFlow): both files below import nothing."""
   namespace = {}
-  exec((_ROOT / 'learned_rule' / 'version.py').read_text(), namespace)  # pylint: disable=exec-used
-  return namespace['__version__']
+  exec((_ROOT / 'learned_rule' / f'{name}.py').read_text(), namespace)  # pylint: disable=exec-used
+  return namespace
 
 
 setuptools.setup(
     name='learned_rule',
-    version=_version(),
+    version=_module_namespace('version')['__version__'],
     description=('Meta-learned unsupervised update rules for representation '
                  'learning (ICLR 2019), in TensorFlow 2 and Keras 3.'),
     packages=setuptools.find_packages(
@@ -61,18 +45,18 @@ setuptools.setup(
         'scipy',  # ndimage, for the augmentation of learned_rule.data.transforms.
         'Pillow',
         'matplotlib',
+        'tqdm',  # Progress bars (learned_rule/progress.py).
+        # The HParams dashboard's summaries (learned_rule/hparams.py); its
+        # event reader also checks the summaries in the tests.
+        'tensorboard>=2.21,<2.22',
     ],
     extras_require={
-        # TensorBoard's own event reader checks the summaries in the tests.
-        'test': ['pytest', 'pytest-xdist', 'tensorboard>=2.21,<2.22'],
+        'test': ['pytest', 'pytest-xdist'],
     },
-    # One console script per binary; bin/*.py are thin launchers of the
-    # same entry points for a checkout.
+    # One console script per binary (learned_rule/console_scripts.py);
+    # bin/*.py are thin launchers of the same entry points for a checkout.
     entry_points={
-        'console_scripts': [
-            f'learned-rule-{name.replace("_", "-")}='
-            f'learned_rule.cli.{module}:run'
-            for name, module in _CONSOLE_SCRIPTS
-        ],
+        'console_scripts':
+            _module_namespace('console_scripts')['entry_points'](),
     },
 )

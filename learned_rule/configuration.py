@@ -5,6 +5,9 @@ Binaries take ``--gin_file`` and ``--gin_bindings`` and parse them with
 run at startup with a message that names it (DESIGN §4.1).
 """
 
+import contextlib
+import functools
+import logging
 import os
 
 import gin
@@ -17,6 +20,40 @@ GIN_CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 class ConfigError(ValueError):
   """A gin file or binding is missing or names something unknown."""
+
+
+class _IncludeLookupFilter(logging.Filter):
+  """Drops gin's log lines about where it looks for an ``include``.
+
+  gin tries each search path with each file reader; its Python-path reader
+  logs "Path not found" as an error for every path but the one that holds
+  the file, so a correct config would print errors.
+  """
+
+  def filter(self, record):
+    message = record.getMessage()
+    return not (os.path.basename(record.pathname) == 'resource_reader.py'
+                and message.startswith(('Path not found: ',
+                                        'system_path_file_exists:',
+                                        'gin-config opened resource file:')))
+
+
+@functools.lru_cache(maxsize=None)
+def _add_search_path_once():
+  """Lets ``include`` lines name the package's configs; gin keeps a list,
+  to which every call would add the directory again."""
+  gin.add_config_file_search_path(GIN_CONFIG_DIR)
+
+
+@contextlib.contextmanager
+def _quiet_include_lookup():
+  log = logging.getLogger()
+  lookup_filter = _IncludeLookupFilter()
+  log.addFilter(lookup_filter)
+  try:
+    yield
+  finally:
+    log.removeFilter(lookup_filter)
 
 
 def resolve_gin_file(path):
@@ -37,9 +74,10 @@ def parse_gin(gin_files, gin_bindings):
     ConfigError: with gin's message, which names the unknown binding.
   """
   files = [resolve_gin_file(path) for path in gin_files or []]
-  gin.add_config_file_search_path(GIN_CONFIG_DIR)  # For `include` lines.
+  _add_search_path_once()
   try:
-    gin.parse_config_files_and_bindings(
-        files, gin_bindings or [], skip_unknown=False, finalize_config=True)
+    with _quiet_include_lookup():
+      gin.parse_config_files_and_bindings(
+          files, gin_bindings or [], skip_unknown=False, finalize_config=True)
   except (ValueError, KeyError, SyntaxError, OSError) as error:
     raise ConfigError(f'Invalid gin configuration: {error}') from error

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from learned_rule import progress
+from learned_rule import version
 from learned_rule.data import digits
 from learned_rule.data import registry
 from learned_rule.data import sampling
@@ -41,7 +42,10 @@ def test_binary_reports_every_evaluation_and_writes_json(tmp_path):
   result = run_binary('--eval_every=2', '--seed=3', f'--output_json={output}',
                       *[f'--gin_bindings={b}' for b in SMALL_RULE])
   assert result.returncode == 0, result.stderr[-3000:]
-  records = json.loads(output.read_text())
+  written = json.loads(output.read_text())
+  assert written['package_version'] == version.__version__
+  assert written['rule'].startswith('θ-init')
+  records = written['records']
   assert [r['step'] for r in records] == [0, 2, 4]
   assert {r['method'] for r in records} == {'theta_init'}
   assert {r['seed'] for r in records} == {3}
@@ -119,8 +123,13 @@ def test_progress_line_shows_rate_eta_and_values():
   stream = io.StringIO()
   bar = progress.Progress(10, 'work', stream=stream, min_interval=0.0)
   bar.update(5, {'loss': 0.5})
-  bar.update(5)
-  lines = stream.getvalue().splitlines()
-  assert lines[0].startswith('work [##########..........] 5/10 steps')
-  assert 'ETA' in lines[0] and 'loss=0.5' in lines[0]
-  assert '10/10 steps' in lines[-1]
+  assert bar.done == 5
+  bar.update(7)  # Past the total: counted up to it.
+  assert bar.done == 10
+  lines = [line for line in stream.getvalue().replace('\r', '\n').split('\n')
+           if line.strip()]
+  halfway = [line for line in lines if '5/10' in line]
+  assert halfway and halfway[0].startswith('work:  50%')
+  assert 'step/s' in halfway[0] and 'loss=0.5' in halfway[0]
+  assert '<' in halfway[0]  # elapsed<remaining
+  assert '10/10' in lines[-1] and lines[-1].startswith('work: 100%')

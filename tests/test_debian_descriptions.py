@@ -328,7 +328,7 @@ def test_load_split_gives_a_four_class_bag_of_words(corpus_dir):
 
 def test_unprepared_corpus_names_the_command(tmp_path):
   with pytest.raises(debian_descriptions.NotPreparedError,
-                     match=r'python bin/prepare_data\.py '
+                     match=r'learned-rule-prepare-data '
                      r'--dataset=debian_descriptions'):
     debian_descriptions.load_split('train', data_dir=tmp_path / 'none')
   with pytest.raises(ValueError, match='allowed'):

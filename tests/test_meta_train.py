@@ -19,6 +19,7 @@ from learned_rule import configuration
 from learned_rule import export
 from learned_rule import task_distribution as task_distribution_lib
 from learned_rule import tasks as tasks_lib
+from learned_rule import version
 # Its HeldOutEvaluation is bound in the meta-training configs.
 from learned_rule.evaluation import held_out  # pylint: disable=unused-import
 # Its train.num_steps is bound there too.
@@ -32,11 +33,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = 'meta_train/tiny.gin'
 
 
-def run_binary(root_dir, *args, wait=True, **environment):
-  # Runs of a few steps: the XLA compile of the batched step would cost more
-  # than it saves (tests/test_batched_tasks.py covers that path).
+def run_binary(root_dir, *args, wait=True, batched=False, **environment):
+  # Runs of a few steps: tracing the batched step, and its XLA compile, cost
+  # more than they save (tests/test_batched_tasks.py covers that path);
+  # ``batched`` keeps the default batching, uncompiled.
+  execution = '--noxla_step' if batched else '--nobatch_tasks'
   command = [sys.executable, os.path.join(REPO, 'bin', 'meta_train.py'),
-             f'--root_dir={root_dir}', f'--gin_file={TINY}', '--noxla_step',
+             f'--root_dir={root_dir}', f'--gin_file={TINY}', execution,
              *args]
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', CUDA_VISIBLE_DEVICES='',
              **environment)
@@ -50,7 +53,8 @@ def run_binary(root_dir, *args, wait=True, **environment):
 def test_tiny_run_writes_checkpoints_config_events_and_export(tmp_path):
   root = tmp_path / 'run'
   result = run_binary(root, '--num_steps=4', '--checkpoint_every_steps=2',
-                      '--export_every_steps=4', '--evaluate_every_steps=4')
+                      '--export_every_steps=4', '--evaluate_every_steps=4',
+                      batched=True)
   assert result.returncode == 0, result.stderr[-3000:]
   manager = checkpoints.CheckpointManager(os.path.join(root, 'ckpt'))
   step, _, metadata = manager.restore()
@@ -67,7 +71,8 @@ def test_tiny_run_writes_checkpoints_config_events_and_export(tmp_path):
       str(root / 'summaries'), size_guidance={'tensors': 0})
   accumulator.Reload()
   tags = accumulator.Tags()['tensors']
-  for tag in ('meta_loss', 'gradient_norm', 'skipped_tasks',
+  for tag in ('_hparams_/session_start_info', 'meta_loss', 'gradient_norm',
+              'skipped_tasks',
               'steps_per_second', 'meta_loss/digits',
               'few_shot_accuracy/digits', 'meta_loss/fresh',
               'held_out/learned_rule_minus_theta_init',
@@ -96,6 +101,8 @@ def test_tiny_run_writes_checkpoints_config_events_and_export(tmp_path):
   assert 'learned_rule − theta_init' in evaluated.stdout
   assert 'learned_rule − random_init' in evaluated.stdout
   paired = json.loads((tmp_path / 'paired.json').read_text())
+  assert paired['package_version'] == version.__version__
+  assert paired['git_revision']
   assert set(paired['differences']) == {'theta_init', 'random_init'}
   assert paired['differences']['theta_init']['n'] == 2
   # 2 seeds × 3 methods × steps (0, 4).
@@ -268,7 +275,7 @@ def test_dataset_not_available_offline_fails_at_startup(tmp_path):
                       'datasets = (("mnist", 1.0),)',
                       TFDS_DATA_DIR=str(env_dir))
   assert result.returncode != 0
-  assert 'prepare_data.py' in result.stderr
+  assert 'learned-rule-prepare-data --dataset=mnist' in result.stderr
 
 
 def test_filter_images_come_from_an_image_task_in_flight():

@@ -100,7 +100,8 @@ def test_missing_and_unlisted_files_are_refused(copied_rules):
   (copied_rules / 'export' / 'extra.txt').write_text('x')
   with pytest.raises(export.RuleLoadError,
                      match=r"missing \['paired_eval.json'\], not listed "
-                           r"\['export/extra.txt'\]"):
+                           r"\['export/extra.txt'\].* `learned-rule-write-"
+                           r"rule-manifest "):
     rules.path('cpu_60min')
 
 

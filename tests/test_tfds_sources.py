@@ -176,7 +176,7 @@ def test_unprepared_dataset_fails_fast_and_says_what_to_run(tmp_path, name):
   assert elapsed < FAIL_FAST_SECONDS, f'took {elapsed:.1f} s'
   message = str(error.value)
   assert str(tmp_path) in message
-  assert 'bin/prepare_data.py' in message
+  assert 'learned-rule-prepare-data' in message
   assert f'--dataset={name}' in message
   assert 'tfds build' in message
   archives = tfds_sources.get_builder(name).url_infos.values()

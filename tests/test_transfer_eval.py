@@ -3,14 +3,19 @@ and its startup errors."""
 
 import json
 import os
+import re
 
 import matplotlib.image
 import pytest
 
 from conftest import run_repo_binary
+from learned_rule import configuration
+from learned_rule import version
+from learned_rule.cli import rule_flags
 from learned_rule.evaluation import method_names
 from learned_rule.evaluation import report
 from learned_rule.evaluation import results as results_lib
+from learned_rule.evaluation import rule_source
 from learned_rule.evaluation import transfer
 
 TINY = '--gin_file=transfer/tiny.gin'
@@ -47,7 +52,30 @@ def test_results_hold_every_method_step_and_seed(tiny_transfer):
   assert metadata['rule']['training']['step'] == 2
   assert metadata['seeds'] == [0, 1]
   assert metadata['git_revision']
+  assert metadata['package_version'] == version.__version__
   assert 'export_init' in metadata['theta_init']
+
+
+def test_the_hparams_dashboard_has_a_run_per_method(tiny_transfer):
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
+  from tensorboard.plugins.hparams import plugin_data_pb2  # pylint: disable=g-import-not-at-top
+  root, _ = tiny_transfer
+  runs = sorted(path for path in (root / 'tensorboard').iterdir()
+                if path.is_dir())
+  assert len(runs) == len(transfer.DEFAULT_METHODS)
+  methods = set()
+  for run in runs:
+    events = event_accumulator.EventAccumulator(
+        str(run), size_guidance={'tensors': 0})
+    events.Reload()
+    content = events.PluginTagToContent('hparams')
+    session = plugin_data_pb2.HParamsPluginData.FromString(
+        content['_hparams_/session_start_info']).session_start_info
+    assert session.hparams['dataset'].string_value == 'digits'
+    methods.add(session.hparams['method'].string_value)
+    steps = [event.step for event in events.Tensors('ridge_accuracy')]
+    assert steps == [0, 2, 4]
+  assert methods == set(transfer.DEFAULT_METHODS)
 
 
 def test_table_comparison_and_plots_are_written(tiny_transfer):
@@ -75,7 +103,7 @@ def test_a_finished_run_resumes_without_recomputing(tiny_transfer,
   stamp = cell.stat().st_mtime_ns
   result = run_transfer(tiny_meta_run, root, TINY)
   assert result.returncode == 0, result.stderr[-3000:]
-  assert 'Resuming: 16 of 16' in result.stdout
+  assert 'Resuming: 16 of 16' in result.stderr  # Logged.
   assert cell.stat().st_mtime_ns == stamp
   again = json.loads((root / 'results.json').read_text())
   assert again['summary'] == json.loads(before)['summary']
@@ -91,8 +119,7 @@ def test_another_configuration_in_the_same_root_is_refused(tiny_transfer,
   assert 'num_draws' in result.stderr
 
 
-@pytest.mark.parametrize('binding, message', [
-    ('TransferConfig.steps = (0, 4, 2)', 'strictly increasing'),
+BAD_CONFIGURATIONS = [
     ('TransferConfig.widths = ((8, 5),)', 'top width'),
     ('TransferConfig.activations = ()', 'empty'),
     ('TransferConfig.activations = ("relu", "softplusx")', 'step, swish'),
@@ -101,14 +128,30 @@ def test_another_configuration_in_the_same_root_is_refused(tiny_transfer,
     ('TransferConfig.stepz = (0, 1)', 'stepz'),
     ('TransferConfig.seeds = (0, 1, 0)', 'repeats'),
     ('TransferConfig.methods = ("learned_rule/permuted",)', 'permute_inputs'),
-])
-def test_bad_configuration_fails_at_startup(tiny_meta_run, tmp_path, binding,
-                                            message):
+]
+
+
+def test_bad_configuration_fails_at_startup(tiny_meta_run, tmp_path):
   result = run_transfer(tiny_meta_run, tmp_path / 'out', TINY,
-                        f'--gin_bindings={binding}')
+                        '--gin_bindings=TransferConfig.steps = (0, 4, 2)')
   assert result.returncode != 0
-  assert message in result.stderr
+  assert 'strictly increasing' in result.stderr
+  assert 'Traceback' not in result.stderr
   assert not (tmp_path / 'out' / 'cells').exists()
+
+
+@pytest.mark.parametrize('binding, message', BAD_CONFIGURATIONS)
+def test_bad_configuration_is_refused_before_any_cell(tiny_meta_run, tmp_path,
+                                                      binding, message):
+  # The binary's start-up (evaluation_flags.prepared_runner) in process:
+  # each of these errors is one the binary reports as a usage error.
+  root = tmp_path / 'out'
+  with pytest.raises(rule_flags.STARTUP_ERRORS, match=re.escape(message)):
+    configuration.parse_gin([TINY.split('=', 1)[1]], [binding])
+    source = rule_source.load(str(tiny_meta_run))
+    transfer.TransferEvaluation(str(root), source,
+                                transfer.TransferConfig()).prepare()
+  assert not (root / 'cells').exists()
 
 
 def test_a_path_that_is_not_a_rule_is_refused(tmp_path):
@@ -125,4 +168,4 @@ def test_a_dataset_not_available_offline_names_the_command(tiny_meta_run,
                         '--gin_bindings=TransferConfig.datasets = ("mnist",)',
                         TFDS_DATA_DIR=str(tmp_path / 'empty_tfds'))
   assert result.returncode != 0
-  assert 'prepare_data.py' in result.stderr
+  assert 'learned-rule-prepare-data --dataset=mnist' in result.stderr

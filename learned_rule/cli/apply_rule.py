@@ -6,14 +6,14 @@ seed ``--seed``; the features are probed every ``--eval_every`` steps.
 Without ``--rule`` it applies θ-init (the ``RuleConfig`` that gin selects,
 drawn from ``--seed``). Example:
 
-  python bin/apply_rule.py --gin_file=apply/digits_demo.gin --eval_every=25
+  learned-rule-apply --gin_file=apply/digits_demo.gin --eval_every=25
 """
 
-from absl import app
 from absl import flags
 from absl import logging
 
 from learned_rule.cli import rule_flags
+from learned_rule.cli import startup
 
 flags.DEFINE_integer('eval_every', 25, 'Probe every this many steps.')
 flags.DEFINE_integer('seed', 0, 'Seeds the base model, its batches and '
@@ -35,6 +35,7 @@ def main(argv):
   # Imported here so that --help answers without loading TensorFlow.
   import keras  # pylint: disable=g-import-not-at-top
   from learned_rule import atomic_files  # pylint: disable=g-import-not-at-top
+  from learned_rule import package_info  # pylint: disable=g-import-not-at-top
   from learned_rule import progress  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import held_out  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import measurement  # pylint: disable=g-import-not-at-top
@@ -74,13 +75,14 @@ def main(argv):
                                    jit_compile=evaluation.jit_compile)
   records = measurement.measure(setting, method, report)
   if FLAGS.output_json:
-    atomic_files.write_json(FLAGS.output_json, records, indent=1)
+    atomic_files.write_json(FLAGS.output_json, {
+        **package_info.stamp(), 'rule': origin, 'records': records}, indent=1)
     print(f'Wrote {FLAGS.output_json}')
 
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  startup.run(main)
 
 
 if __name__ == '__main__':

@@ -1,13 +1,13 @@
 r"""A rule's transfer results against its targets, as a markdown table.
 
-Reads the ``results.json`` of transfer evaluations (``bin/transfer_eval.py``
-run directories) of the rule and, optionally, of a reference rule run with
-the same configuration, and writes the table of
+Reads the ``results.json`` of transfer evaluations
+(``learned-rule-transfer-eval`` run directories) of the rule and,
+optionally, of a reference rule run with the same configuration, and writes the table of
 ``learned_rule/evaluation/rule_comparison.py``: the rule against random
 init, Oja's rule and the VAE on images, against random init on text, and
 against the reference rule everywhere. Example (a rule card's targets):
 
-  python bin/compare_rules.py --transfer=runs/card/new/transfer \
+  learned-rule-compare-rules --transfer=runs/card/new/transfer \
       --reference_transfer=runs/card/cpu_60min/transfer \
       --modality=runs/card/new/modality \
       --reference_modality=runs/card/cpu_60min/modality \
@@ -16,6 +16,8 @@ against the reference rule everywhere. Example (a rule card's targets):
 
 from absl import app
 from absl import flags
+
+from learned_rule.cli import startup
 
 flags.DEFINE_string('transfer', None, 'Transfer run directory of the rule '
                     '(images; transfer/offline.gin).')
@@ -79,7 +81,7 @@ def main(argv):
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  startup.run(main, uses_tensorflow=False)
 
 
 if __name__ == '__main__':

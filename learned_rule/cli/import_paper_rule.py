@@ -8,9 +8,9 @@ derived is in ``learned_rule/paper_checkpoint.py``; a checkpoint whose
 names differ is refused with the missing and unexpected names listed.
 Example:
 
-  python bin/import_paper_rule.py \
+  learned-rule-import-paper-rule \
       --checkpoint=200_tf_graph/tf_graph_data.ckpt --output=rules_in/paper
-  python bin/transfer_eval.py --rule=rules_in/paper \
+  learned-rule-transfer-eval --rule=rules_in/paper \
       --root_dir=runs/paper_fig4 --gin_file=transfer/fig4_left.gin
 
 The export records no meta-training seed, so evaluations compare it with a
@@ -21,6 +21,8 @@ released).
 from absl import app
 from absl import flags
 from absl import logging
+
+from learned_rule.cli import startup
 
 flags.DEFINE_string('checkpoint', None, 'Prefix of the released TF1 '
                     'checkpoint, e.g. .../tf_graph_data.ckpt.')
@@ -70,7 +72,7 @@ def main(argv):
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  startup.run(main)
 
 
 if __name__ == '__main__':

@@ -1,11 +1,11 @@
 r"""Meta-training on a parameter-server cluster of local processes.
 
 Starts one chief, ``--workers`` workers and ``--ps`` parameter servers on
-localhost (free ports), each running ``bin/meta_train.py
+localhost (free ports), each running ``learned-rule-meta-train
 --strategy=parameter_server`` with the flags after ``--`` and its own
 TF_CONFIG. Example:
 
-  python bin/launch_local_cluster.py --workers=2 --ps=1 -- \
+  learned-rule-launch-local-cluster --workers=2 --ps=1 -- \
       --root_dir=/tmp/run --gin_file=meta_train/tiny.gin --num_steps=4
 
 The meta-training flags must include ``--root_dir``; each process's output
@@ -23,6 +23,7 @@ from absl import app
 from absl import flags
 
 from learned_rule import run_dirs
+from learned_rule.cli import startup
 from learned_rule.cluster import local
 from learned_rule.cluster import tf_config
 
@@ -127,7 +128,7 @@ def main(argv):
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  startup.run(main, uses_tensorflow=False)
 
 
 if __name__ == '__main__':

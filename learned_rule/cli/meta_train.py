@@ -4,7 +4,7 @@ Science goes in gin (``RuleConfig``, ``TaskDistribution``, ``MetaTrainer``,
 ``meta_optimizer``, ``train.num_steps``, ``HeldOutEvaluation``); execution
 in flags (run directory, seed, intervals, budgets). Example:
 
-  python bin/meta_train.py --root_dir=/tmp/run --gin_file=meta_train/cpu.gin \
+  learned-rule-meta-train --root_dir=/tmp/run --gin_file=meta_train/cpu.gin \
       --num_steps=300 --evaluate_every_steps=100
 
 A run directory is resumed automatically from its newest complete
@@ -12,13 +12,15 @@ checkpoint.
 
 ``--strategy=parameter_server`` reads the cluster from TF_CONFIG, as
 TensorFlow documents it: the chief trains, workers and parameter servers
-serve (every process runs this same command; bin/launch_local_cluster.py
+serve (every process runs this same command; learned-rule-launch-local-cluster
 starts them all on this machine).
 """
 
 from absl import app
 from absl import flags
 from absl import logging
+
+from learned_rule.cli import startup
 
 flags.DEFINE_string('root_dir', None, 'Run directory (created or resumed).')
 flags.DEFINE_multi_string('gin_file', [], 'Gin files.')
@@ -148,7 +150,7 @@ def main(argv):
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  startup.run(main)
 
 
 if __name__ == '__main__':

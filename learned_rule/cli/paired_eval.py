@@ -5,16 +5,16 @@ base model (``random_init``) are measured on the same seeds, unlabeled
 batches and few-shot draws; the differences are paired over seeds. Science
 goes in gin (``HeldOutEvaluation.*``). Example, the shipped rule:
 
-  python bin/paired_eval.py --rule=cpu_60min \
+  learned-rule-paired-eval --rule=cpu_60min \
       --gin_file=held_out/cpu.gin --output_json=/tmp/paired.json
 """
 
 import dataclasses
 
-from absl import app
 from absl import flags
 
 from learned_rule.cli import rule_flags
+from learned_rule.cli import startup
 
 flags.DEFINE_string('output_json', None, 'Write the records, summary and '
                     'paired differences here.')
@@ -53,6 +53,7 @@ def main(argv):
   rule_flags.check_no_arguments(argv)
   # Imported here so that --help answers without loading TensorFlow.
   from learned_rule import atomic_files  # pylint: disable=g-import-not-at-top
+  from learned_rule import package_info  # pylint: disable=g-import-not-at-top
   from learned_rule import progress  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import held_out  # pylint: disable=g-import-not-at-top
 
@@ -74,6 +75,7 @@ def main(argv):
   print_report(evaluation, data, records, differences)
   if FLAGS.output_json:
     atomic_files.write_json(FLAGS.output_json, {
+        **package_info.stamp(),
         'rule': source.path, 'theta_init': source.init_description,
         'rule_step': source.training.get('step'),
         'evaluation': dataclasses.asdict(evaluation),
@@ -83,7 +85,7 @@ def main(argv):
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  startup.run(main)
 
 
 if __name__ == '__main__':

@@ -5,17 +5,17 @@ Science goes in gin (``AblationConfig``: dataset and held-out classes;
 ``TransferConfig``: widths, steps, seeds, batch size, draws); execution in
 flags. Example:
 
-  python bin/permuted_ablation.py --rule=runs/demo --root_dir=runs/ablation \
+  learned-rule-permuted-ablation --rule=runs/demo --root_dir=runs/ablation \
       --gin_file=ablation/offline.gin
 
 Writes ROOT_DIR/results.json, results.md and plots/ (a bar plot of intact
 vs permuted, and accuracy curves); a stopped run resumes.
 """
 
-from absl import app
 from absl import logging
 
 from learned_rule.cli import evaluation_flags
+from learned_rule.cli import startup
 
 FLAGS = evaluation_flags.FLAGS
 
@@ -32,7 +32,7 @@ def main(argv):
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  startup.run(main)
 
 
 if __name__ == '__main__':

@@ -1,17 +1,19 @@
 r"""Draws the curves of a meta-training run (or a shipped rule's run) as PNG.
 
 The meta-loss of every θ update, smoothed, and the periodic held-out ridge
-accuracy (``bin/meta_train.py --evaluate_every_steps``), read from the run's
-TensorBoard events (``learned_rule/evaluation/training_curves.py``). For a
-run started from an earlier rule (``--start_from``), the x axes count the
-updates behind that rule too. Example:
+accuracy (``learned-rule-meta-train --evaluate_every_steps``), read from the
+run's TensorBoard events (``learned_rule/evaluation/training_curves.py``).
+For a run started from an earlier rule (``--start_from``), the x axes count
+the updates behind that rule too. Example:
 
-  python bin/plot_training.py --root_dir=runs/cpu_long \
+  learned-rule-plot-training --root_dir=runs/cpu_long \
       --output=learned_rule/rules/cpu_long/curves.png
 """
 
 from absl import app
 from absl import flags
+
+from learned_rule.cli import startup
 
 flags.DEFINE_string('root_dir', None, 'A meta-training run directory.')
 flags.DEFINE_string('output', None, 'The PNG to write.')
@@ -55,7 +57,7 @@ def main(argv):
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  startup.run(main)
 
 
 if __name__ == '__main__':

@@ -6,17 +6,17 @@ Examples:
 
   # Upstream archives you hold (file names as TFDS expects them; an error
   # lists them), e.g. train-images-idx3-ubyte.gz ... for MNIST:
-  python bin/prepare_data.py --dataset=mnist --archive_dir=~/archives/mnist
+  learned-rule-prepare-data --dataset=mnist --archive_dir=~/archives/mnist
 
   # Fashion-MNIST from Debian (apt-get install dataset-fashion-mnist):
-  python bin/prepare_data.py --dataset=fashion_mnist --from_debian
+  learned-rule-prepare-data --dataset=fashion_mnist --from_debian
 
   # The rendered-fonts Alphabet (spec §6.2), cached after the first render:
-  python bin/prepare_data.py --dataset=alphabet
+  learned-rule-prepare-data --dataset=alphabet
 
   # Debian package descriptions, a text corpus for the transfer to text
   # (spec §7.2), from apt's package lists; skipped when already prepared:
-  python bin/prepare_data.py --dataset=debian_descriptions
+  learned-rule-prepare-data --dataset=debian_descriptions
 
 --from_debian is the same as --archive_dir=debian. --data_dir defaults to
 TFDS's default data directory (TFDS_DATA_DIR if set); the loaders of
@@ -27,6 +27,8 @@ import os
 
 from absl import app
 from absl import flags
+
+from learned_rule.cli import startup
 
 flags.DEFINE_string('dataset', None,
                     'mnist, fashion_mnist, cifar10, imdb_reviews, alphabet '
@@ -128,7 +130,7 @@ def _write_debian_descriptions():
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  startup.run(main)
 
 
 if __name__ == '__main__':

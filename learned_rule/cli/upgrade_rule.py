@@ -8,7 +8,7 @@ not touched: every tensor is checked bit for bit after the rewrite. The gin
 config must be the one the run was trained with; a rule configuration that
 differs from the exported one is refused, field by field. Example:
 
-  python bin/upgrade_rule.py --rule=cpu_60min \
+  learned-rule-upgrade-rule --rule=cpu_60min \
       --gin_file=meta_train/cpu.gin
 """
 
@@ -16,6 +16,8 @@ import os
 
 from absl import app
 from absl import flags
+
+from learned_rule.cli import startup
 
 flags.DEFINE_string('rule', None, 'A meta-training run directory or a '
                     'shipped rule\'s name (its manifest is rewritten).')
@@ -99,7 +101,7 @@ def main(argv):
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  startup.run(main)
 
 
 if __name__ == '__main__':

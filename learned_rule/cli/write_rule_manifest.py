@@ -4,10 +4,12 @@ Every file of a shipped rule is listed with its sha256 in its
 ``MANIFEST.json`` (``learned_rule/rules/manifest.py``), which every load
 checks. Example:
 
-  python bin/write_rule_manifest.py learned_rule/rules/cpu_160min
+  learned-rule-write-rule-manifest learned_rule/rules/cpu_160min
 """
 
 from absl import app
+
+from learned_rule.cli import startup
 
 
 def main(argv):
@@ -24,7 +26,7 @@ def main(argv):
 
 def run():
   """Console-script entry point."""
-  app.run(main)
+  startup.run(main, uses_tensorflow=False)
 
 
 if __name__ == '__main__':

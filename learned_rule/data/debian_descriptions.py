@@ -33,6 +33,7 @@ import shutil
 import subprocess
 
 from learned_rule import atomic_files
+from learned_rule import console_scripts
 from learned_rule.data import text
 from learned_rule.data import text_directory
 
@@ -41,7 +42,8 @@ NAME = 'debian_descriptions'
 # sections of Debian's main archive with 600-1700 packages each in bookworm.
 SECTIONS = ('games', 'graphics', 'science', 'sound')
 FORMAT_VERSION = 1
-PREPARE_COMMAND = 'python bin/prepare_data.py --dataset=debian_descriptions'
+PREPARE_COMMAND = (console_scripts.command('prepare_data') +
+                   ' --dataset=debian_descriptions')
 DUMP_COMMAND = ('apt-cache', 'dumpavail')
 # `apt-cache dumpavail` takes ~2 s for ~60k packages; this only guards
 # against a hung apt.

@@ -20,7 +20,7 @@ each loader first builds the builder without touching GCS
 (``tfds.builder(..., try_gcs=False)``) and asks ``builder.is_prepared()``; if
 the data is not there it raises :class:`DatasetNotAvailableError` at once,
 naming the directory and how to prepare the data offline
-(``bin/prepare_data.py``, :mod:`learned_rule.data.archives`) or online
+(``learned-rule-prepare-data``, :mod:`learned_rule.data.archives`) or online
 (``tfds build``).
 
 TensorFlow Datasets is imported on first use, so that importing this module
@@ -31,6 +31,7 @@ import functools
 
 import numpy as np
 
+from learned_rule import console_scripts
 from learned_rule.data import dataset
 from learned_rule.data import text
 
@@ -57,7 +58,7 @@ LUMA_WEIGHTS = (0.2989, 0.5870, 0.1140)
 # Examples per batch when reading a split into memory.
 READ_BATCH = 10000
 # The command that prepares data offline, named in every "not prepared" error.
-PREPARE_COMMAND = 'python bin/prepare_data.py'
+PREPARE_COMMAND = console_scripts.command('prepare_data')
 
 
 class DatasetNotAvailableError(ValueError):

@@ -28,6 +28,7 @@ config that binds them (:func:`check_bindings`).
 
 import dataclasses
 
+from absl import logging
 import gin
 import numpy as np
 
@@ -195,7 +196,7 @@ class PermutedAblation:
   """
 
   def __init__(self, root_dir, source, config=None, transfer_config=None,
-               log=print):
+               log=logging.info):
     check_bindings()
     self.config = config or AblationConfig()
     evaluation_data, self.train_data = ablation_data(self.config)

@@ -1,17 +1,22 @@
 """What an evaluation run reports, from the cells it finished.
 
 ``results.json`` (summaries with per-seed values, records and metadata:
-the rule, θ-init, the git revision, the config), ``results.md`` (tables of
-the few-shot accuracies and the paper's claims checked on this run, spec
-§8.3) and PNG plots under ``plots/``: accuracy curves per dataset ×
-architecture, first-layer filters over training for image data (paper
-Fig. 6), and, with several architectures, a sweep plot (paper Fig. 5).
+the rule, θ-init, the package version and git revision, the config),
+``results.md`` (tables of the few-shot accuracies and the paper's claims
+checked on this run, spec §8.3) and PNG plots under ``plots/``: accuracy
+curves per dataset × architecture, first-layer filters over training for
+image data (paper Fig. 6), and, with several architectures, a sweep plot
+(paper Fig. 5).
 """
 
 import os
-import subprocess
+
+from absl import logging
+import tensorflow as tf
 
 from learned_rule import atomic_files
+from learned_rule import hparams
+from learned_rule import package_info
 from learned_rule import run_dirs
 from learned_rule.evaluation import cell_store
 from learned_rule.evaluation import measurement
@@ -20,24 +25,14 @@ from learned_rule.evaluation import plots
 from learned_rule.evaluation import published
 from learned_rule.evaluation import results
 
+# Columns of the HParams dashboard (learned_rule/hparams.py).
+DASHBOARD_SETTINGS = ('evaluation', 'rule', 'dataset', 'architecture',
+                      'method', 'depth', 'activation', 'seeds')
+DASHBOARD_METRICS = ('ridge_accuracy', 'logistic_accuracy')
+
 # First-layer filters over training are drawn for these (paper Fig. 6).
 FILTER_METHODS = (method_names.LEARNED_RULE, method_names.THETA_INIT,
                   method_names.HEBBIAN, method_names.VAE)
-
-
-def git_revision():
-  """The checkout's commit ('+dirty' with local changes), or 'unknown'."""
-  here = os.path.dirname(os.path.abspath(__file__))
-  try:
-    commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=here,
-                            capture_output=True, text=True, check=True,
-                            timeout=10).stdout.strip()
-    dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-'
-                            'files=no'], cwd=here, capture_output=True,
-                           text=True, check=True, timeout=10).stdout.strip()
-  except (OSError, subprocess.SubprocessError):
-    return 'unknown'
-  return commit + ('+dirty' if dirty else '')
 
 
 class ReportWriter:
@@ -51,7 +46,7 @@ class ReportWriter:
     log: Called with progress messages.
   """
 
-  def __init__(self, store, source, config, title, log=print):
+  def __init__(self, store, source, config, title, log=logging.info):
     self.store = store
     self.source = source
     self.config = config
@@ -83,7 +78,7 @@ class ReportWriter:
                                  if key != 'config'}
     return {'rule_path': self.source.path, 'rule': rule_metadata,
             'theta_init': self.source.init_description,
-            'git_revision': git_revision(), 'config': self.config.to_json(),
+            **package_info.stamp(), 'config': self.config.to_json(),
             'seeds': list(self.config.seeds),
             'compute_note': self.compute_note()}
 
@@ -121,12 +116,36 @@ class ReportWriter:
     results.write_results(results_path, summary, self.metadata(),
                               records=records)
     self.write_plots(summary, datasets)
+    self.write_dashboard(summary)
     atomic_files.write_text(
         run_dirs.path(self.root_dir, run_dirs.RESULTS_MARKDOWN),
         self.markdown(summary, datasets))
     self.log(f'Wrote {results_path}, {run_dirs.RESULTS_MARKDOWN} and '
              f'{run_dirs.path(self.root_dir, run_dirs.PLOTS)}/.')
     return summary
+
+  def write_dashboard(self, summary):
+    """One HParams dashboard run per dataset × architecture × method,
+    rewritten from the summary (so a resumed run does not repeat points)."""
+    root = run_dirs.path(self.root_dir, run_dirs.DASHBOARD)
+    if tf.io.gfile.exists(root):
+      tf.io.gfile.rmtree(root)
+    groups = {}
+    for row in summary:
+      key = (row['dataset'], row['architecture'], row['method'])
+      groups.setdefault(key, []).append(row)
+    for (dataset, architecture, method), rows in sorted(groups.items()):
+      rows.sort(key=lambda row: row['step'])
+      settings = {'evaluation': self.title, 'rule': self.source.path,
+                  'dataset': dataset, 'architecture': architecture,
+                  'method': method, 'depth': len(rows[0]['widths']),
+                  'activation': rows[0]['activation'], 'seeds': rows[0]['n']}
+      curves = {tag: [(row['step'], row[tag]['mean']) for row in rows]
+                for tag in DASHBOARD_METRICS}
+      name = '__'.join(cell_store.slug(part)
+                       for part in (dataset, architecture, method))
+      hparams.write_run(os.path.join(root, name), settings, curves)
+    hparams.write_experiment(root, DASHBOARD_SETTINGS, DASHBOARD_METRICS)
 
   def plot_path(self, *parts):
     """``plots/part1__part2....png``, each part made a file-name part."""
@@ -165,8 +184,8 @@ class ReportWriter:
     return '\n'.join([
         f'# {self.title}\n\nRule: {self.compute_note()}; θ-init: '
         f'{self.source.init_description}. '
-        f'The paper: {published.PAPER_COMPUTE}. Revision '
-        f'{git_revision()}.\n',
+        f'The paper: {published.PAPER_COMPUTE}. Code: '
+        f'{package_info.describe()}.\n',
         '## Ridge few-shot accuracy (%), mean ± 95% CI over seeds\n',
         results.markdown_table(summary, 'ridge_accuracy'),
         '## Logistic-regression few-shot accuracy (%)\n',

@@ -13,11 +13,12 @@ the comparison with the paper) and PNG plots under ``plots/``.
 import dataclasses
 import itertools
 import json
-import os
 
+from absl import logging
 import gin
 
 from learned_rule import activations as activations_lib
+from learned_rule import file_io
 from learned_rule import progress as progress_lib
 from learned_rule import resources
 from learned_rule.data import registry
@@ -167,7 +168,7 @@ class TransferEvaluation:
     title: Heading of the run's ``results.md``.
   """
 
-  def __init__(self, root_dir, source, config=None, log=print, datasets=None,
+  def __init__(self, root_dir, source, config=None, log=logging.info, datasets=None,
                extra_methods=None, title='Transfer evaluation'):
     self.root_dir = root_dir
     self.source = source
@@ -226,7 +227,7 @@ class TransferEvaluation:
     hyperparameters, the ablation's classes) and where θ-init came from.
     """
     return {'config': self.config.to_json(),
-            'rule': os.path.realpath(self.source.path),
+            'rule': file_io.canonical(self.source.path),
             'rule_step': self.source.training.get('step'),
             'theta_init': self.source.init_description,
             'gin_bindings': gin.config_str()}

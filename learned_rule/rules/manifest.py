@@ -13,6 +13,7 @@ import json
 import os
 
 from learned_rule import atomic_files
+from learned_rule import console_scripts
 
 FILENAME = 'MANIFEST.json'
 # Bumped when the manifest's layout changes.
@@ -92,8 +93,8 @@ def verify(directory):
     raise ManifestError(
         f'The rule at {directory} does not match its manifest: missing '
         f'{missing}, not listed {unlisted}. Reinstall the package, or run '
-        f'`python bin/write_rule_manifest.py {directory}` if you '
-        'changed the rule on purpose.')
+        f'`{console_scripts.command("write_rule_manifest")} {directory}` if '
+        'you changed the rule on purpose.')
   for relative, expected in sorted(listed.items()):
     found = _sha256(os.path.join(directory, *relative.split('/')))
     if found != expected:

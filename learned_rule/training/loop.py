@@ -20,6 +20,7 @@ everything else is the same for all of them.
 
 import time
 
+from absl import logging
 import gin
 import keras
 
@@ -124,7 +125,7 @@ class _Run:
 def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
           evaluation=None, strategy='local', cluster_resolver=None,
           batch_tasks=True, xla_step=True, task_shards=None,
-          xla_gradient=False, start_from=None, log=print):
+          xla_gradient=False, start_from=None, log=logging.info):
   """Meta-trains a rule (gin: ``RuleConfig``, ``TaskDistribution``, ...).
 
   Args:
@@ -181,7 +182,8 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
   with strategies.scope(placement):
     trainer = meta_trainer_lib.MetaTrainer(
         rule, distribution, seed=seed, batch_tasks=batch_tasks,
-        xla_step=xla_step, task_shards=task_shards, inner_loop=inner_loop_lib.InnerLoop(
+        xla_step=xla_step, task_shards=task_shards,
+        inner_loop=inner_loop_lib.InnerLoop(
             rule, jit_compile_gradient=xla_gradient))
     stepper = strategies.make_stepper(placement, trainer)
   if hasattr(evaluation, 'check_fits'):
@@ -202,6 +204,10 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
       run_dirs.path(root_dir, run_dirs.SUMMARIES))
   # Every configurable has been built (the caller's evaluation too).
   summaries.write_operative_config(root_dir, run.writer, trainer.step)
+  run.writer.settings({
+      **run.training_range, 'seed': seed, 'strategy': strategy,
+      'tasks_in_flight': trainer.tasks_in_flight,
+      'started_from': start_from.path if start_from else None})
   if not export.is_export(run_dirs.path(root_dir, run_dirs.EXPORT_INIT)):
     run.export(init_rule, run_dirs.EXPORT_INIT, 0)
   triggers = [

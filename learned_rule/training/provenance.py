@@ -1,7 +1,8 @@
 """What meta-training records with every export of θ.
 
-An export's ``metadata()['extra']`` holds the step, the seed, the operative
-gin config of the run, and the meta-training range as JSON: the
+An export's ``metadata()['extra']`` holds the step, the seed, the code's
+git revision (the export's own metadata has the package version), the
+operative gin config of the run, and the meta-training range as JSON: the
 architectures, nonlinearities and input sizes the rule was meta-trained on,
 and its inner step size α and update-network width H. Evaluations read the
 range to tell transfer beyond it from transfer within it (spec §8.3,
@@ -9,6 +10,8 @@ Fig. 5) without parsing gin text.
 """
 
 import gin
+
+from learned_rule import package_info
 
 
 def meta_training_range(distribution, rule_config):
@@ -46,6 +49,7 @@ def export_metadata(step, seed, training_range, started_from=None):
   a run that started from an earlier rule's θ.
   """
   metadata = {'step': int(step), 'seed': int(seed),
+              'git_revision': package_info.git_revision(),
               'config': gin.operative_config_str(),
               'meta_training': training_range}
   if started_from is not None:

@@ -22,6 +22,7 @@ import contextlib
 
 import tensorflow as tf
 
+from learned_rule import console_scripts
 from learned_rule.training import mirrored
 from learned_rule.training import parameter_server
 
@@ -60,8 +61,9 @@ def make_strategy(name, cluster_resolver=None):
     raise ValueError(
         f'--strategy=parameter_server needs a cluster with workers and '
         f'parameter servers in TF_CONFIG; it has no {" or ".join(missing)} '
-        f'job (cluster: {jobs or "none"}). bin/launch_local_cluster.py '
-        f'starts one on this machine.')
+        f'job (cluster: {jobs or "none"}). '
+        f'{console_scripts.command("launch_local_cluster")} starts one on '
+        f'this machine.')
   return tf.distribute.experimental.ParameterServerStrategy(resolver)
 
 

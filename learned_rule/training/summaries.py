@@ -21,6 +21,7 @@ import tensorflow as tf
 from tensorflow.core.framework import summary_pb2  # pylint: disable=g-direct-tensorflow-import
 
 from learned_rule import atomic_files
+from learned_rule import hparams
 from learned_rule import run_dirs
 
 CONFIG_TAG = 'config/operative_gin'
@@ -124,6 +125,10 @@ class SummaryWriter:
       if value is not None:
         self._write(step, tag, tf.constant(float(value), tf.float32),
                     SCALARS_PLUGIN)
+
+  def settings(self, values):
+    """Writes the run's key settings for TensorBoard's HParams dashboard."""
+    hparams.write_settings(self._writer, values)
 
   def text(self, step, tag, string):
     """Writes ``string`` (rendered as markdown by TensorBoard)."""

@@ -20,6 +20,9 @@ An evaluation run directory (transfer evaluation, ablation, sweep)::
   tensorboard/          one HParams dashboard run per dataset × architecture
                         × method (learned_rule/hparams.py)
 
+Both hold ``.lock``, the lock of the process running in them
+(:mod:`learned_rule.run_lock`).
+
 A shipped rule (``rules/NAME/``) has the layout of a meta-training run, so
 every binary that takes a run directory takes it too.
 

@@ -17,7 +17,7 @@ LAYERS = (
      'learned_rule.activations', 'learned_rule.configuration',
      'learned_rule.cluster', 'learned_rule.compiled_recompute',
      'learned_rule.console_scripts', 'learned_rule.package_info',
-     'learned_rule.hparams'),
+     'learned_rule.hparams', 'learned_rule.run_lock'),
     ('learned_rule.data',),
     ('learned_rule.rule', 'learned_rule.base_model', 'learned_rule.local_dense',
      'learned_rule.meta_objective', 'learned_rule.resources'),

@@ -28,6 +28,7 @@ from learned_rule.rule import config as config_lib
 from learned_rule.rule import rule as rule_lib
 from learned_rule.training import checkpoints
 from learned_rule.training import meta_trainer
+from learned_rule.training import stop_request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = 'meta_train/tiny.gin'
@@ -142,6 +143,38 @@ def test_sigkill_then_resume_ends_with_the_uninterrupted_theta(tmp_path):
   for ours, theirs in zip(final_theta(root),
                           final_theta(tmp_path / 'reference')):
     np.testing.assert_array_equal(ours, theirs)
+
+
+def test_sigterm_checkpoints_and_a_second_run_is_refused(tmp_path):
+  root = tmp_path / 'run'
+  logs = tmp_path / 'logs'
+  logs.mkdir()
+  first = run_binary(root, '--num_steps=1000', '--checkpoint_every_steps=1000',
+                     '--export_every_steps=1000', f'--log_dir={logs}',
+                     wait=False)
+  try:
+    # θ-init is exported just before the first step: the run is live.
+    deadline = time.time() + 300
+    while not (root / 'export_init' / 'saved_model.pb').exists():
+      assert first.poll() is None and time.time() < deadline
+      time.sleep(0.2)
+    second = run_binary(root, '--num_steps=2')
+    assert second.returncode != 0
+    assert (f'in use by a live meta-training run (pid {first.pid} ' in
+            second.stderr), second.stderr[-3000:]
+    assert 'Traceback' not in second.stderr
+    first.send_signal(signal.SIGTERM)
+    output, _ = first.communicate(timeout=300)
+  finally:
+    first.kill()
+  assert first.returncode == stop_request.EXIT_CODE, output[-3000:]
+  step, _, _ = checkpoints.CheckpointManager(os.path.join(root, 'ckpt')).restore()
+  assert step >= 1
+  assert (f'SIGTERM received: checkpointed at step {step} and stopped' in
+          output)
+  # absl logging went to --log_dir.
+  [log] = logs.glob('*.log.INFO.*')
+  assert f'Meta-training in {root}' in log.read_text()
 
 
 def _tiny_trainer(parse=True, **kwargs):

@@ -121,6 +121,13 @@ def test_debian_files_fail_the_checksums_as_they_are(debian_dir):
   assert all(name in str(error.value) for name in FASHION_MNIST_FILES)
 
 
+def test_debian_files_as_archive_dir_are_told_to_use_from_debian(debian_dir,
+                                                                 tmp_path):
+  with pytest.raises(archives.ChecksumError,
+                     match='give --from_debian instead of --archive_dir'):
+    archives.prepare('fashion_mnist', debian_dir, str(tmp_path / 'tfds'))
+
+
 def _strip_gzip_name(data):
   """What Debian did: FNAME flag, name and mtime dropped."""
   end = data.index(b'\0', 10)

@@ -27,10 +27,15 @@ def prepared_runner(argv, make_runner):
   Raises:
     app.UsageError: with the reason, for any bad input.
   """
+  from learned_rule import run_lock  # pylint: disable=g-import-not-at-top
   rule_flags.check_no_arguments(argv)
   with rule_flags.usage_errors():
     rule_flags.parse_gin()
     source = rule_flags.load_source()
     runner = make_runner(FLAGS.root_dir, source)
     runner.prepare()
+    # One run per directory: the cells of two would clash. Taken after the
+    # checks, so that a refused configuration leaves no directory behind
+    # (prepare writes only the run's configuration, the same for both).
+    run_lock.hold(FLAGS.root_dir, 'evaluation run')
   return runner, source

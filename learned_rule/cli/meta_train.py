@@ -8,13 +8,18 @@ in flags (run directory, seed, intervals, budgets). Example:
       --num_steps=300 --evaluate_every_steps=100
 
 A run directory is resumed automatically from its newest complete
-checkpoint.
+checkpoint. One run at a time: a second run on a live run's directory is
+refused at start (learned_rule/run_lock.py). SIGTERM or Ctrl-C checkpoints
+after the θ update in flight and exits with status 75 (a second one stops
+at once).
 
 ``--strategy=parameter_server`` reads the cluster from TF_CONFIG, as
 TensorFlow documents it: the chief trains, workers and parameter servers
-serve (every process runs this same command; learned-rule-launch-local-cluster
-starts them all on this machine).
+serve (every process runs this same command;
+learned-rule-launch-local-cluster starts them all on this machine).
 """
+
+import sys
 
 from absl import app
 from absl import flags
@@ -99,7 +104,9 @@ def main(argv):
   from learned_rule.evaluation import rule_source  # pylint: disable=g-import-not-at-top
   from learned_rule.training import checkpoints  # pylint: disable=g-import-not-at-top
   from learned_rule.training import loop  # pylint: disable=g-import-not-at-top
+  from learned_rule import run_lock  # pylint: disable=g-import-not-at-top
   from learned_rule.training import schedule  # pylint: disable=g-import-not-at-top
+  from learned_rule.training import stop_request  # pylint: disable=g-import-not-at-top
   from learned_rule.training import warm_start  # pylint: disable=g-import-not-at-top
 
   if FLAGS.strategy == 'parameter_server':
@@ -113,6 +120,7 @@ def main(argv):
   try:
     configuration.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
     checkpoints.check_writable(FLAGS.root_dir)
+    run_lock.hold(FLAGS.root_dir, 'meta-training run')
     run_schedule = schedule.Schedule(
         checkpoint_every_steps=FLAGS.checkpoint_every_steps,
         checkpoint_every_minutes=FLAGS.checkpoint_every_minutes,
@@ -133,9 +141,11 @@ def main(argv):
                   warm_start.from_source(
                       rule_source.load(rules.resolve(FLAGS.start_from)),
                       path=FLAGS.start_from))
-  except ValueError as error:  # export.RuleLoadError among them
+  except (ValueError, run_lock.RunDirectoryBusy) as error:
+    # export.RuleLoadError is a ValueError.
     raise app.UsageError(str(error)) from error
   logging.info('Meta-training in %s, seed %d.', FLAGS.root_dir, FLAGS.seed)
+  stop = stop_request.StopRequest().install()
   steps = {} if FLAGS.num_steps is None else {'num_steps': FLAGS.num_steps}
   try:
     loop.train(FLAGS.root_dir, seed=FLAGS.seed, schedule=run_schedule,
@@ -143,7 +153,10 @@ def main(argv):
                batch_tasks=FLAGS.batch_tasks, xla_step=FLAGS.xla_step,
                task_shards=FLAGS.task_shards or None,
                xla_gradient=FLAGS.xla_gradient, start_from=start_from,
-               **steps)
+               stop=stop, **steps)
+  except stop_request.Stopped as stopped:
+    print(stopped, file=sys.stderr)
+    sys.exit(stop_request.EXIT_CODE)
   except (ValueError, RuntimeError) as error:
     raise app.UsageError(str(error)) from error
 

@@ -11,6 +11,9 @@ redirected, then passes on every captured line but those. Python's
 Native info lines after start-up (XLA's) are hidden with
 ``TF_CPP_MIN_LOG_LEVEL=1`` unless the environment sets it. ``-v 1`` (absl's
 ``--verbosity``) shows all of it.
+
+With ``--log_dir``, absl's log lines go to files there (and to the
+terminal too with ``--alsologtostderr``).
 """
 
 import contextlib
@@ -107,6 +110,10 @@ def run(main, uses_tensorflow=True):
   _help_of(main.__module__)
 
   def quiet_main(argv):
+    if flags.FLAGS.log_dir:
+      # absl writes log files only when asked; then --alsologtostderr
+      # copies them to the terminal.
+      logging.get_absl_handler().use_absl_log_file()
     if uses_tensorflow:
       quiet_tensorflow()
     return main(argv)

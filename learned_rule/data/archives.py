@@ -309,7 +309,17 @@ def prepare(name, archive_dir, data_dir=None, staging_dir=None):
             f'No directory {archive_dir}. Expected it to hold: '
             f'{", ".join(a.filename for a in expected)}.')
       manual_dir = _find_manual_dir(name, archive_dir, expected)
-    verify_archives(manual_dir, expected)
+    try:
+      verify_archives(manual_dir, expected)
+    except ChecksumError as error:
+      if name != 'fashion_mnist':
+        raise
+      # Debian recompresses the upstream files (another gzip header).
+      raise ChecksumError(
+          f'{error}\nDebian\'s {DEBIAN_PACKAGE} files (in '
+          f'{DEBIAN_FASHION_MNIST_DIR}) differ from upstream only in their '
+          'gzip headers: give --from_debian instead of --archive_dir, which '
+          'restores them.') from None
     actions.append(
         f'Checked {len(expected)} archive(s) in {manual_dir} against the '
         'sha256 sums TFDS registers: '

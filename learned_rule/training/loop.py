@@ -36,6 +36,7 @@ from learned_rule.training import checkpoints
 from learned_rule.training import meta_trainer as meta_trainer_lib
 from learned_rule.training import provenance
 from learned_rule.training import schedule as schedule_lib
+from learned_rule.training import stop_request
 from learned_rule.training import strategies
 from learned_rule.training import summaries
 
@@ -75,6 +76,7 @@ class _Run:
     self.manager = None
     self.writer = None
     self.outcome = {}
+    self.saved_step = None
 
   def export(self, rule, name, step):
     # A local copy: θ may live on parameter servers or be mirrored. θ-init
@@ -94,6 +96,7 @@ class _Run:
   def checkpoint(self, step):
     del step  # The trainer's own.
     self.trainer.save(self.manager)
+    self.saved_step = self.trainer.step
 
   def summaries(self, step):
     outcome = dict(self.outcome)
@@ -125,7 +128,7 @@ class _Run:
 def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
           evaluation=None, strategy='local', cluster_resolver=None,
           batch_tasks=True, xla_step=True, task_shards=None,
-          xla_gradient=False, start_from=None, log=logging.info):
+          xla_gradient=False, start_from=None, stop=None, log=logging.info):
   """Meta-trains a rule (gin: ``RuleConfig``, ``TaskDistribution``, ...).
 
   Args:
@@ -153,6 +156,9 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
     start_from: Optional :class:`warm_start.WarmStart`: a new run starts
       from its θ (fresh Adam slots) and keeps its θ-init as the baseline;
       a resumed run takes θ from its checkpoint as always.
+    stop: Optional :class:`stop_request.StopRequest`: once it has a signal,
+      the loop checkpoints after the update in flight and raises
+      :class:`stop_request.Stopped`.
     log: Called with progress messages.
 
   Returns:
@@ -231,6 +237,11 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
       trigger(trainer.step, last)
     run.writer.flush()
     bar.update(1, {'loss': run.outcome['meta_loss']})
+    if stop is not None and stop.signal is not None:
+      if run.saved_step != trainer.step:
+        run.checkpoint(trainer.step)
+      run.writer.close()
+      raise stop_request.Stopped(stop.signal_name, trainer.step)
     if out_of_time:
       log(f'step {trainer.step}: the {schedule.max_minutes:g}-minute budget '
           'is spent; stopping (run again to resume).')

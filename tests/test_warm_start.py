@@ -86,6 +86,15 @@ def test_a_run_starts_from_another_runs_theta_and_keeps_its_init(
   for a, b in zip(_values(ours), _values(theirs)):
     np.testing.assert_array_equal(a, b)
   assert 'started_from' not in init_metadata['extra']
+  # Resumed without the flag: the checkpoint recorded the start.
+  resumed = run_repo_binary('meta_train', f'--root_dir={root}',
+                            f'--gin_file={TINY}', '--nobatch_tasks',
+                            '--seed=1', '--num_steps=2')
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  _, metadata = export.load_rule(str(root / 'export'))
+  assert metadata['extra']['step'] == 2
+  assert metadata['extra']['started_from']['path'] == str(tiny_meta_run)
+  assert warm_start.updates_behind(metadata) == 4
 
 
 def test_the_binary_refuses_a_shipped_rule_of_another_size(tmp_path):

@@ -49,8 +49,9 @@ flags.DEFINE_string('start_from', None,
                     'A new run starts from this rule\'s θ (a shipped rule\'s '
                     'name, an exported rule or a run directory) instead of '
                     'θ-init; its θ-init stays the baseline. A resumed run '
-                    'takes θ from its checkpoint; give the flag again so '
-                    'that its exports keep recording the start.')
+                    'takes θ and the start it records from its checkpoint '
+                    '(give the flag again only for checkpoints of version '
+                    '0.1.0, which record none).')
 flags.DEFINE_integer('seed', 0, 'Seeds θ-init and the task sampling.')
 flags.DEFINE_enum('strategy', 'local',
                   ['local', 'mirrored', 'parameter_server'],

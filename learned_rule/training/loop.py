@@ -194,13 +194,21 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
     stepper = strategies.make_stepper(placement, trainer)
   if hasattr(evaluation, 'check_fits'):
     evaluation.check_fits(rule)
-  run = _Run(root_dir, trainer, init_rule, seed, evaluation, log,
-             started_from=(None if start_from is None else
-                           start_from.provenance()))
-  run.manager = checkpoints.CheckpointManager(
+  trainer.started_from = (None if start_from is None else
+                          start_from.provenance())
+  manager = checkpoints.CheckpointManager(
       run_dirs.path(root_dir, run_dirs.CHECKPOINTS),
       keep=schedule.keep_checkpoints)
-  resumed = trainer.restore(run.manager)
+  resumed = trainer.restore(manager)
+  init_path = run_dirs.path(root_dir, run_dirs.EXPORT_INIT)
+  if resumed is not None and export.is_export(init_path):
+    # The run's own θ-init, whatever this call was given: a run started
+    # from another rule keeps that rule's θ-init, with or without
+    # --start_from on the restart.
+    init_rule, _ = export.load_rule(init_path, expected_config=rule.config)
+  run = _Run(root_dir, trainer, init_rule, seed, evaluation, log,
+             started_from=trainer.started_from)
+  run.manager = manager
   if resumed is not None:
     log(f'Resumed from step {resumed} ({run.manager.latest()}).')
   elif start_from is not None:

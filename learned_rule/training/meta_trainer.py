@@ -137,6 +137,9 @@ class MetaTrainer:
     self.skipped_tasks = 0
     self.skipped_updates = 0
     self.consecutive_skips = 0
+    # Provenance of the rule this run started from (warm_start), or None;
+    # kept in checkpoints so that a resumed run still records it.
+    self.started_from = None
     self.in_flight = []
     self._models = {}
     self._apply = None
@@ -208,6 +211,7 @@ class MetaTrainer:
         'rng': self.rng.bit_generator.state,
         'skipped_tasks': self.skipped_tasks,
         'skipped_updates': self.skipped_updates,
+        'started_from': self.started_from,
         'workers': records,
     }
     return manager.save(self.step, arrays, metadata)
@@ -234,6 +238,10 @@ class MetaTrainer:
     self.rng = in_flight_lib.rng_from_state(metadata['rng'])
     self.skipped_tasks = metadata['skipped_tasks']
     self.skipped_updates = metadata['skipped_updates']
+    # What the checkpoint records wins; checkpoints of earlier versions
+    # record nothing, and then the caller's value stays.
+    if metadata.get('started_from') is not None:
+      self.started_from = metadata['started_from']
     self.in_flight = in_flight_lib.from_checkpoint(
         arrays, metadata['workers'], self.model_for,
         self.rule.config.memory_size)

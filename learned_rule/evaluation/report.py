@@ -12,9 +12,9 @@ image data (paper Fig. 6), and, with several architectures, a sweep plot
 import os
 
 from absl import logging
-import tensorflow as tf
 
 from learned_rule import atomic_files
+from learned_rule import file_io
 from learned_rule import hparams
 from learned_rule import package_info
 from learned_rule import run_dirs
@@ -128,8 +128,7 @@ class ReportWriter:
     """One HParams dashboard run per dataset × architecture × method,
     rewritten from the summary (so a resumed run does not repeat points)."""
     root = run_dirs.path(self.root_dir, run_dirs.DASHBOARD)
-    if tf.io.gfile.exists(root):
-      tf.io.gfile.rmtree(root)
+    file_io.delete(root)
     groups = {}
     for row in summary:
       key = (row['dataset'], row['architecture'], row['method'])

@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup offline-data fonts prepare-data test wheel-check demo demo-apply \
     transfer-offline ablation-offline sweeps-offline benchmark \
-    benchmark-xla-gradient clean distclean
+    benchmark-xla-gradient chaos clean distclean
 
 setup: $(STAMP)
 
@@ -169,6 +169,15 @@ benchmark-xla-gradient: setup
 	$(VENV)/bin/python benchmarks/inner_step.py --configs=cpu \
 	    --gradient_configs=cpu --gradient_steps=16 \
 	    --output_json=benchmarks/results/inner_step_xla_gradient.json
+
+# The reliability campaign (benchmarks/chaos.py): SIGKILLs of meta-training
+# and of the evaluations, full disks, bad input; about half an hour on 2
+# cores, and not part of `make test`. Its table, benchmarks/results/chaos.md,
+# is the README's.
+chaos: prepare-data
+	$(VENV)/bin/python benchmarks/chaos.py \
+	    --output_json=benchmarks/results/chaos.json \
+	    --output_markdown=benchmarks/results/chaos.md
 
 # `make bazel-test`: BUILD built and its core tests run by Bazel, offline.
 include bazel.mk

@@ -92,9 +92,12 @@ def replacing(path, binary=False, mode=None):
                 _default_mode(0o666) if mode is None else mode)
       os.fsync(stream.fileno())
     os.replace(temporary, path)
-  except BaseException:
+  except BaseException as error:
     if os.path.exists(temporary):
       os.remove(temporary)
+    if isinstance(error, OSError) and error.filename is None:
+      # A failed write to the stream (a full disk) names no file.
+      raise OSError(error.errno, error.strerror, path) from error
     raise
 
 

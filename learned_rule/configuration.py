@@ -7,10 +7,16 @@ run at startup with a message that names it (DESIGN §4.1).
 
 import contextlib
 import functools
+import inspect
+import io
 import logging
 import os
+import re
+import tokenize
 
 import gin
+
+from learned_rule import suggestions
 
 # Directory of the gin files that ship with the package (package data, so
 # that an installed wheel finds them by name too).
@@ -56,22 +62,109 @@ def _quiet_include_lookup():
     log.removeFilter(lookup_filter)
 
 
+def shipped_gin_files():
+  """The package's gin files, relative to :data:`GIN_CONFIG_DIR`, sorted."""
+  found = []
+  for directory, _, files in os.walk(GIN_CONFIG_DIR):
+    found += [os.path.relpath(os.path.join(directory, name), GIN_CONFIG_DIR)
+              for name in files if name.endswith('.gin')]
+  return sorted(path.replace(os.sep, '/') for path in found)
+
+
 def resolve_gin_file(path):
-  """Finds ``path`` as given or relative to ``learned_rule/gin_configs/``."""
+  """Finds ``path`` as given or relative to ``learned_rule/gin_configs/``.
+
+  Raises:
+    ConfigError: Neither exists; names the package's closest files.
+  """
   if os.path.exists(path):
     return path
   candidate = os.path.join(GIN_CONFIG_DIR, path)
   if os.path.exists(candidate):
     return candidate
+  shipped = shipped_gin_files()
+  hint = suggestions.did_you_mean(path, shipped) or (
+      f' The package\'s gin files: {", ".join(shipped)}.')
   raise ConfigError(f'Gin file {path!r} not found (also looked in '
-                    f'{GIN_CONFIG_DIR}).')
+                    f'{GIN_CONFIG_DIR}).{hint}')
+
+
+def _parameters(configurable):
+  """Parameter names of a registered gin configurable (a class's
+  constructor's), or () where gin does not say."""
+  try:
+    # pylint: disable-next=protected-access
+    found = gin.config._REGISTRY.get_match(configurable)
+    signature = inspect.signature(found.wrapped)
+  except (AttributeError, KeyError, TypeError, ValueError):
+    return ()
+  return tuple(name for name, parameter in signature.parameters.items()
+               if parameter.kind not in (parameter.VAR_POSITIONAL,
+                                         parameter.VAR_KEYWORD)
+               and name != 'self')
+
+
+def _configurables():
+  """Short and full names of every registered gin configurable."""
+  try:
+    # pylint: disable-next=protected-access
+    registered = [c for _, c in gin.config._REGISTRY.items()]
+  except AttributeError:
+    return ()
+  return sorted({configurable.name for configurable in registered} |
+                {configurable.selector for configurable in registered})
+
+
+def suggestion(message):
+  """A "Did you mean ...?" for gin's message of an unknown configurable or
+  parameter, with the configurable's parameters; '' for other messages."""
+  unknown = re.search(r"No configurable matching (?:reference )?'@?([\w.]+)",
+                      message)
+  if unknown:
+    return suggestions.did_you_mean(unknown.group(1), _configurables())
+  missing = re.search(
+      r"Configurable '([\w.]+)' doesn't have a parameter named '(\w+)'",
+      message)
+  if missing:
+    configurable, name = missing.groups()
+    parameters = _parameters(configurable)
+    if parameters:
+      return (suggestions.did_you_mean(name, parameters) +
+              f' {configurable} takes: {", ".join(parameters)}.')
+  return ''
+
+
+def _tokenizes(text):
+  """Whether ``text`` has no open bracket or quote (Python's tokenizer,
+  which gin's parser uses)."""
+  try:
+    list(tokenize.generate_tokens(io.StringIO(text).readline))
+  except (tokenize.TokenError, SyntaxError):
+    return False
+  return True
+
+
+def _unclosed(gin_files, gin_bindings):
+  """Where a bracket or quote is left open: a gin file or a binding."""
+  for path in gin_files:
+    try:
+      with open(path, encoding='utf-8') as stream:
+        if not _tokenizes(stream.read()):
+          return f'the gin file {path}'
+    except OSError:
+      continue
+  for binding in gin_bindings:
+    if not _tokenizes(binding):
+      return f'--gin_bindings={binding!r}'
+  return 'the gin configuration (or a file it includes)'
 
 
 def parse_gin(gin_files, gin_bindings):
   """Parses gin files then bindings strictly and finalizes the config.
 
   Raises:
-    ConfigError: with gin's message, which names the unknown binding.
+    ConfigError: with gin's message, which names the unknown binding, and
+      the closest known names.
   """
   files = [resolve_gin_file(path) for path in gin_files or []]
   _add_search_path_once()
@@ -79,5 +172,15 @@ def parse_gin(gin_files, gin_bindings):
     with _quiet_include_lookup():
       gin.parse_config_files_and_bindings(
           files, gin_bindings or [], skip_unknown=False, finalize_config=True)
+  except tokenize.TokenError as error:  # gin's tokenizer: an open bracket.
+    raise ConfigError(
+        f'Invalid gin configuration: a bracket or quote is never closed in '
+        f'{_unclosed(files, gin_bindings or [])} ({error.args[0]}); close '
+        f'it.') from error
   except (ValueError, KeyError, SyntaxError, OSError) as error:
-    raise ConfigError(f'Invalid gin configuration: {error}') from error
+    message = str(error)
+    hint = suggestion(message)
+    if hint:  # After gin's first line, before its "In bindings ..." lines.
+      first, newline, rest = message.partition('\n')
+      message = first + hint + newline + rest
+    raise ConfigError(f'Invalid gin configuration: {message}') from error

@@ -219,10 +219,17 @@ def read_metadata(loaded, directory=''):
     raise RuleLoadError(
         f'{directory} holds format {metadata.get("format")!r}, not '
         f'{FORMAT_NAME!r}.')
-  if metadata.get('format_version') != FORMAT_VERSION:
+  found = metadata.get('format_version')
+  if found != FORMAT_VERSION:
+    writer = metadata.get('package_version', 'an unknown version')
+    newer = isinstance(found, int) and found > FORMAT_VERSION
     raise RuleLoadError(
-        f'{directory} has format version {metadata.get("format_version")}; '
-        f'this package reads version {FORMAT_VERSION}.')
+        f'{directory} has format version {found} (written by learned_rule '
+        f'{writer}); this package, learned_rule {version.__version__}, reads '
+        f'version {FORMAT_VERSION}. '
+        + (f'Install learned_rule {writer} or newer (pip install -U '
+           'learned_rule) to load it.' if newer else
+           'Export the rule again with this version.'))
   return metadata
 
 
@@ -242,9 +249,12 @@ def load_saved_model(directory):
   try:
     return tf.saved_model.load(directory)
   except Exception as error:  # pylint: disable=broad-except
+    reason = str(error).strip().split('\n', 1)[0]
     raise RuleLoadError(
-        f'The SavedModel at {directory} is corrupt and cannot be loaded: '
-        f'{type(error).__name__}: {error}') from error
+        f'The SavedModel at {directory} is corrupt and cannot be loaded '
+        f'({type(error).__name__}: {reason}). Export the rule again, or copy '
+        'it again from where it was made (a shipped rule: reinstall '
+        'learned_rule).') from error
 
 
 def load_rule(directory, expected_config=None):

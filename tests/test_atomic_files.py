@@ -1,5 +1,6 @@
 """Files written whole or not at all."""
 
+import errno
 import json
 import os
 import pathlib
@@ -27,6 +28,24 @@ def test_a_failure_leaves_the_old_file_and_no_temporary(tmp_path):
       raise RuntimeError('half way')
   assert path.read_bytes() == b'old'
   assert [p.name for p in tmp_path.iterdir()] == ['kept.bin']
+
+
+def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path,
+                                                         monkeypatch):
+  # A write that finds the disk full fails at the flush, with no file name.
+  path = tmp_path / 'cells' / 'cell.json'
+  atomic_files.write_text(path, 'old')
+
+  def full(unused_handle):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+  monkeypatch.setattr(os, 'fsync', full)
+  with pytest.raises(OSError) as raised:
+    atomic_files.write_text(path, 'new')
+  assert raised.value.errno == errno.ENOSPC
+  assert raised.value.filename == str(path)
+  assert path.read_text() == 'old'
+  assert [p.name for p in path.parent.iterdir()] == ['cell.json']
 
 
 def test_replacing_sets_the_mode_when_asked(tmp_path):

@@ -216,6 +216,7 @@ def test_check_compatible_lists_every_difference():
                 'memory': {'size': 3}, 'new': True})
   message = str(error.value)
   assert 'another rule configuration' in message
+  assert 'config.gin' in message and 'new --root_dir' in message  # The fix.
   assert 'widths: saved [8, 4] vs now [8, 5]' in message
   assert 'memory.size: saved 2 vs now 3' in message
   assert "gone: saved 1 vs now '<missing>'" in message

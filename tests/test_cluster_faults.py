@@ -9,10 +9,15 @@ import subprocess
 import sys
 import time
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, 'benchmarks'))
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from chaos_lib import processes as chaos_processes
 from learned_rule.cluster import tf_config
 from learned_rule.training import checkpoints
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FLAGS = ['--gin_file=meta_train/tiny.gin', '--checkpoint_every_steps=1',
          '--export_every_steps=1000', '--filters_every_steps=0']
 
@@ -56,24 +61,6 @@ def wait_for_step(root, step, processes, timeout=300, log_dir=None):
   return latest_step(root)
 
 
-def chief_pid(root):
-  """The pid of the chief that the launcher started for ``root``."""
-  for entry in os.listdir('/proc'):
-    if not entry.isdigit():
-      continue
-    try:
-      with open(f'/proc/{entry}/cmdline', 'rb') as stream:
-        command = stream.read().decode(errors='replace')
-      with open(f'/proc/{entry}/environ', 'rb') as stream:
-        environ = stream.read().decode(errors='replace')
-    except OSError:
-      continue
-    if (f'--root_dir={root}' in command and 'meta_train.py' in command and
-        '"type": "chief"' in environ):
-      return int(entry)
-  return None
-
-
 def launcher(root, num_steps):
   return subprocess.Popen(
       [sys.executable, os.path.join(REPO, 'bin', 'launch_local_cluster.py'),
@@ -111,7 +98,8 @@ def test_worker_ps_and_chief_faults(tmp_path):
   try:
     wait_for_step(root, resumed_at + 2, {'launcher': first})
     # The chief killed: the launcher stops the cluster...
-    os.kill(chief_pid(root), signal.SIGKILL)
+    os.kill(chaos_processes.cluster_task_pid(root, 'chief'),
+            signal.SIGKILL)
     output, _ = first.communicate(timeout=120)
   finally:
     first.kill()

@@ -11,7 +11,7 @@ from learned_rule import console_scripts
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLI = os.path.join(REPO, 'learned_rule', 'cli')
 # Flag and start-up helpers of the binaries, not binaries.
-NOT_BINARIES = {'__init__', 'rule_flags', 'evaluation_flags', 'startup'}
+NOT_BINARIES = {'__init__', 'rule_flags', 'evaluation_flags', 'startup', 'exits'}
 
 
 def _defines_run(path):

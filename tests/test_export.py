@@ -391,7 +391,9 @@ def test_truncated_saved_model_pb(exported, tmp_path):
   proto = directory / 'saved_model.pb'
   content = proto.read_bytes()
   proto.write_bytes(content[:len(content) // 2])
-  assert 'corrupt' in _load_error(directory)
+  message = _load_error(directory)
+  assert 'corrupt' in message
+  assert 'Export the rule again' in message  # The fix.
 
 
 def test_saved_model_that_is_not_a_rule(tmp_path):
@@ -404,8 +406,12 @@ def test_saved_model_that_is_not_a_rule(tmp_path):
 
 
 @pytest.mark.parametrize('metadata, words', [
-    ({'format': export.FORMAT_NAME, 'format_version': 999},
-     ['format version 999', str(export.FORMAT_VERSION)]),
+    ({'format': export.FORMAT_NAME, 'format_version': 999,
+      'package_version': '9.0.0'},
+     ['format version 999', str(export.FORMAT_VERSION),
+      'Install learned_rule 9.0.0 or newer', 'pip install -U learned_rule']),
+    ({'format': export.FORMAT_NAME, 'format_version': 0},
+     ['format version 0', 'Export the rule again']),
     ({'format': 'somebody.else', 'format_version': export.FORMAT_VERSION},
      ['somebody.else']),
 ])

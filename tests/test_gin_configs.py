@@ -83,3 +83,28 @@ def test_every_file_builds_on_its_base(gin_file):
 def test_a_tiny_file_shrinks_another(gin_file):
   (parent,) = includes(gin_file)
   assert 'tiny' not in parent and 'base' not in parent
+
+
+@pytest.mark.parametrize('binding, message', [
+    ('TransferConfig.step = (0, 2)',
+     "parameter named 'step'. Did you mean 'steps'\\? TransferConfig takes: "
+     'datasets, widths'),
+    ('TransferConfg.steps = (0, 2)',
+     "No configurable matching 'TransferConfg'. Did you mean "
+     "'TransferConfig'\\?"),
+    ('TransferConfig.steps = (0, 2',
+     "a bracket or quote is never closed in --gin_bindings='TransferConfig"
+     r"\.steps = \(0, 2'"),
+])
+def test_a_misspelled_binding_says_what_was_meant(binding, message):
+  with pytest.raises(configuration.ConfigError, match=message):
+    configuration.parse_gin([], [binding])
+
+
+def test_an_unknown_gin_file_names_the_closest_shipped_ones():
+  with pytest.raises(configuration.ConfigError,
+                     match="Did you mean 'transfer/tiny.gin'"):
+    configuration.parse_gin(['transfer/tiyn.gin'], [])
+  with pytest.raises(configuration.ConfigError,
+                     match="The package's gin files: ablation/base.gin"):
+    configuration.parse_gin(['nothing/like/it.gin'], [])

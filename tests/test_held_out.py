@@ -104,13 +104,32 @@ def test_training_callback_returns_the_scalars_training_writes(rules,
 
 def test_a_rule_that_cannot_train_the_model_fails_before_compute(rules):
   evaluation = held_out.HeldOutEvaluation(widths=(8, 5))
-  with pytest.raises(ValueError, match='top'):
+  with pytest.raises(ValueError, match=r'HeldOutEvaluation.widths = \(8, 5\) '
+                     r'ends in a top width of 5.*make the last width 4'):
+    evaluation.check_fits(rules[0])
+
+
+def test_a_batch_larger_than_the_held_out_split_names_the_binding(rules):
+  evaluation = held_out.HeldOutEvaluation(widths=(8, 4), batch_size=1000)
+  with pytest.raises(ValueError, match='HeldOutEvaluation.batch_size = 1000, '
+                     'but the held-out split of digits has 599 examples'):
+    evaluation.check_fits(rules[0])
+
+
+def test_a_model_too_large_for_memory_is_refused_before_allocating(rules):
+  # 300k × 300k floats would take the machine down before any error.
+  evaluation = held_out.HeldOutEvaluation(widths=(300000, 300000, 4))
+  with pytest.raises(ValueError, match='HeldOutEvaluation.widths and '
+                     'batch_size: .*use narrower or fewer layers'):
     evaluation.check_fits(rules[0])
 
 
 @pytest.mark.parametrize('kwargs, message', [
     (dict(seeds=()), 'seeds'), (dict(seeds=(1, 1)), 'seeds'),
-    (dict(steps=-1), 'steps'), (dict(activation='relux'), 'relux')])
+    (dict(steps=-1), 'steps'), (dict(activation='relux'), 'relux'),
+    (dict(widths='wide'), 'HeldOutEvaluation.widths must be a tuple'),
+    (dict(widths=(8, 0)), 'HeldOutEvaluation.widths must be positive'),
+    (dict(batch_size=1), 'HeldOutEvaluation.batch_size must be an int >= 2')])
 def test_bad_configuration_is_refused(kwargs, message):
   with pytest.raises(ValueError, match=message):
     held_out.HeldOutEvaluation(**kwargs)

@@ -193,3 +193,20 @@ def test_wrong_top_width_or_rule_is_refused(rule_dir):
   assert 'widths=(6, 4)' in message
   with pytest.raises(export.RuleLoadError, match='available: '):
     RuleFeatures('no_such_rule', WIDTHS)
+
+
+def test_bad_data_is_refused_and_the_layer_left_unchanged(rule_dir):
+  layer = RuleFeatures(rule_dir, WIDTHS, seed=SEED)
+  layer.build((None, INPUT_DIM))
+  before = [w.numpy() for w in layer.weights]
+  data = np.random.RandomState(0).rand(2 * BATCH, INPUT_DIM).astype(
+      np.float32)
+  data[BATCH + 1, 2] = np.nan  # In the second batch.
+  with pytest.raises(ValueError, match='batch 2 holds NaN or infinite '
+                     'values .*replace or drop them'):
+    layer.adapt(data, steps=2, batch_size=BATCH)
+  for old, new in zip(before, layer.weights):
+    np.testing.assert_array_equal(old, new.numpy())
+  with pytest.raises(ValueError, match='built for 8 .*give inputs of that '
+                     'shape, or make a new RuleFeatures layer'):
+    layer(np.zeros((4, INPUT_DIM + 1), np.float32))

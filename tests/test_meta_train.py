@@ -283,6 +283,16 @@ def test_misspelled_binding_fails_at_startup(tmp_path):
   assert not (tmp_path / 'run' / 'ckpt').exists()
 
 
+@pytest.mark.parametrize('flag', ['--num_steps=-3', '--max_minutes=-1'])
+def test_a_bad_budget_or_interval_is_refused_as_flags_parse(tmp_path, flag):
+  # Before TensorFlow loads (a fraction of a second) and before the run
+  # directory is made.
+  result = run_binary(tmp_path / 'run', flag)
+  assert result.returncode != 0
+  assert f'flag {flag.split("=")[0]}=' in result.stderr
+  assert not (tmp_path / 'run').exists()
+
+
 def test_unwritable_root_dir_fails_at_startup(tmp_path):
   blocker = tmp_path / 'file'
   blocker.write_text('not a directory')

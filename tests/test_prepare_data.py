@@ -261,6 +261,8 @@ def test_unknown_dataset_lists_the_supported_ones(tmp_path):
                      match='supported: cifar10, fashion_mnist, imdb_reviews, '
                      'mnist'):
     archives.prepare('svhn', str(tmp_path), str(tmp_path))
+  with pytest.raises(archives.ArchiveError, match="Did you mean 'mnist'"):
+    archives.prepare('mnits', str(tmp_path), str(tmp_path))
 
 
 def test_debian_route_serves_fashion_mnist_only(tmp_path):

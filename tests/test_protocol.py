@@ -61,6 +61,21 @@ def test_bad_step_lists_are_rejected(data, steps, message):
     _setting(data, steps=steps)
 
 
+def test_a_field_named_in_errors_says_how_to_fix_it():
+  with pytest.raises(ValueError, match=r'TransferConfig.steps must be '
+                     r'strictly increasing, got \(4, 2, 0\); give them in '
+                     r'order, e.g. \(0, 2, 4\)'):
+    protocol.check_steps((4, 2, 0), 'TransferConfig.steps')
+  with pytest.raises(ValueError, match='TransferConfig.steps must be a tuple '
+                     'of inner steps'):
+    protocol.check_steps(5, 'TransferConfig.steps')
+  for widths in ('wide', 64, (64, 'x'), (), (64, 0)):
+    with pytest.raises(ValueError, match=r'HeldOutEvaluation.widths must be '
+                       r'.*e.g. \(64, 64, 32\)'):
+      protocol.check_widths(widths, 'HeldOutEvaluation.widths')
+  assert protocol.check_widths([np.int64(8), 4]) == (8, 4)
+
+
 def test_bad_sizes_are_rejected(data):
   with pytest.raises(ValueError, match='batch_size'):
     _setting(data, batch_size=len(data) + 1)

@@ -73,6 +73,13 @@ def test_an_unknown_name_lists_the_available_ones():
     rules.resolve('no_such_rule')
 
 
+def test_a_misspelled_name_says_what_was_meant():
+  with pytest.raises(export.RuleLoadError, match="Did you mean 'cpu_60min'"):
+    rules.load('cpu_61min')
+  with pytest.raises(export.RuleLoadError, match="Did you mean 'cpu_60min'"):
+    rules.resolve('cpu_6min')
+
+
 def test_resolve_passes_paths_through_and_checks_names(copied_rules):
   assert rules.resolve('some/dir') == 'some/dir'
   assert rules.resolve('cpu_60min') == str(copied_rules)

@@ -135,7 +135,8 @@ def test_empty_files_are_named(tmp_path):
   root = _one_tree(tmp_path)
   (root / 'music' / 'blank.txt').write_text('')
   (root / 'sports' / 'spaces.txt').write_text('  \n ')
-  with pytest.raises(ValueError, match='2 empty') as error:
+  with pytest.raises(ValueError, match='2 empty.*delete them or give them '
+                     'text') as error:
     text_directory.load_text_directory(root)
   assert 'blank.txt' in str(error.value) and 'spaces.txt' in str(error.value)
 
@@ -143,7 +144,7 @@ def test_empty_files_are_named(tmp_path):
 def test_class_without_files(tmp_path):
   root = _one_tree(tmp_path)
   (root / 'poetry').mkdir()
-  with pytest.raises(ValueError, match="'poetry'.*no files"):
+  with pytest.raises(ValueError, match="'poetry'.*no files.*add text files"):
     text_directory.load_text_directory(root)
 
 

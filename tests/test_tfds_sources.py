@@ -195,6 +195,14 @@ def test_unknown_dataset_lists_the_available_ones():
   with pytest.raises(ValueError, match='available: cifar10, fashion_mnist, '
                      'imdb_reviews, mnist'):
     tfds_sources.get_builder('svhn')
+  with pytest.raises(ValueError, match="Did you mean 'cifar10'"):
+    tfds_sources.get_builder('cifar_10')
+
+
+def test_a_misspelled_dataset_name_says_what_was_meant():
+  with pytest.raises(ValueError, match="available: .*Did you mean "
+                     "'fashion_mnist' or 'tiny_fashion_mnist'\\?"):
+    registry.load('fashion_minst')
 
 
 def test_registered_loaders_use_train_and_test_roles(tmp_path):

@@ -128,6 +128,12 @@ BAD_CONFIGURATIONS = [
     ('TransferConfig.stepz = (0, 1)', 'stepz'),
     ('TransferConfig.seeds = (0, 1, 0)', 'repeats'),
     ('TransferConfig.methods = ("learned_rule/permuted",)', 'permute_inputs'),
+    ('TransferConfig.widths = (8, 4)', 'write ((8, 4),) for one'),
+    ('TransferConfig.widths = ((8, "wide"),)', 'e.g. (64, 64, 32)'),
+    ('TransferConfig.steps = (4, 2, 0)',
+     'TransferConfig.steps must be strictly increasing'),
+    ('TransferConfig.batch_size = 100000', 'TransferConfig.batch_size = '
+     '100000, but the held-out split of digits has 599 examples'),
 ]
 
 

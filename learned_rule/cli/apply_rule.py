@@ -37,6 +37,7 @@ def main(argv):
   from learned_rule import atomic_files  # pylint: disable=g-import-not-at-top
   from learned_rule import package_info  # pylint: disable=g-import-not-at-top
   from learned_rule import progress  # pylint: disable=g-import-not-at-top
+  from learned_rule import run_dirs  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import held_out  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import measurement  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import method_names  # pylint: disable=g-import-not-at-top
@@ -44,6 +45,7 @@ def main(argv):
   from learned_rule.rule import rule as rule_lib  # pylint: disable=g-import-not-at-top
 
   with rule_flags.usage_errors():
+    run_dirs.check_output_file(FLAGS.output_json, '--output_json')
     rule_flags.parse_gin()
     evaluation = held_out.HeldOutEvaluation()
     if FLAGS.rule:

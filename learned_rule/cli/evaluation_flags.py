@@ -27,9 +27,13 @@ def prepared_runner(argv, make_runner):
   Raises:
     app.UsageError: with the reason, for any bad input.
   """
-  from learned_rule import run_lock  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from learned_rule import run_dirs
+  from learned_rule import run_lock
+  # pylint: enable=g-import-not-at-top
   rule_flags.check_no_arguments(argv)
   with rule_flags.usage_errors():
+    run_dirs.check_directory(FLAGS.root_dir, '--root_dir')
     rule_flags.parse_gin()
     source = rule_flags.load_source()
     runner = make_runner(FLAGS.root_dir, source)

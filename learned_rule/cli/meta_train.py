@@ -31,18 +31,24 @@ flags.DEFINE_string('root_dir', None, 'Run directory (created or resumed).')
 flags.DEFINE_multi_string('gin_file', [], 'Gin files.')
 flags.DEFINE_multi_string('gin_bindings', [], 'Gin bindings.')
 flags.DEFINE_integer('num_steps', None, 'Total θ updates of the run; '
-                     'default: `train.num_steps` of the gin config.')
-flags.DEFINE_integer('checkpoint_every_steps', 50, 'Checkpoint interval.')
+                     'default: `train.num_steps` of the gin config.',
+                     lower_bound=0)
+flags.DEFINE_integer('checkpoint_every_steps', 50, 'Checkpoint interval.',
+                     lower_bound=1)
 flags.DEFINE_float('checkpoint_every_minutes', 10.0,
                    'Checkpoint interval in minutes (whichever comes first).')
-flags.DEFINE_integer('keep_checkpoints', 3, 'Complete checkpoints kept.')
-flags.DEFINE_integer('export_every_steps', 100, 'SavedModel interval.')
-flags.DEFINE_integer('summary_every_steps', 1, 'TensorBoard scalar interval.')
+flags.DEFINE_integer('keep_checkpoints', 3, 'Complete checkpoints kept.',
+                     lower_bound=1)
+flags.DEFINE_integer('export_every_steps', 100, 'SavedModel interval.',
+                     lower_bound=1)
+flags.DEFINE_integer('summary_every_steps', 1, 'TensorBoard scalar interval.',
+                     lower_bound=1)
 flags.DEFINE_integer('filters_every_steps', 50,
-                     'First-layer filter image interval; 0: never.')
+                     'First-layer filter image interval; 0: never.',
+                     lower_bound=0)
 flags.DEFINE_integer('evaluate_every_steps', 0,
                      'Held-out evaluation interval (HeldOutEvaluation in '
-                     'gin); 0: never.')
+                     'gin); 0: never.', lower_bound=0)
 flags.DEFINE_float('max_minutes', None,
                    'Wall-clock budget: checkpoint, export and stop when spent.')
 flags.DEFINE_string('start_from', None,
@@ -86,6 +92,18 @@ flags.DEFINE_bool('deterministic', False,
                   'Deterministic TF ops, so that a resumed run ends with the '
                   'same θ as an uninterrupted one.')
 flags.mark_flag_as_required('root_dir')
+for _name in ('checkpoint_every_minutes', 'max_minutes'):
+  # Checked as the flags are parsed, before TensorFlow loads or the run
+  # directory is made.
+  flags.register_validator(
+      _name, lambda minutes: minutes is None or minutes > 0,
+      message='must be a number of minutes > 0.')
+flags.register_validator(
+    'worker_intra_op_threads', lambda threads: threads >= 0,
+    message='must be >= 0 (0: one per core).')
+flags.register_validator(
+    'logical_cpu_devices', lambda devices: devices >= 0,
+    message='must be >= 0 (0: as TensorFlow finds it).')
 
 FLAGS = flags.FLAGS
 
@@ -105,6 +123,7 @@ def main(argv):
   from learned_rule.evaluation import rule_source  # pylint: disable=g-import-not-at-top
   from learned_rule.training import checkpoints  # pylint: disable=g-import-not-at-top
   from learned_rule.training import loop  # pylint: disable=g-import-not-at-top
+  from learned_rule import run_dirs  # pylint: disable=g-import-not-at-top
   from learned_rule import run_lock  # pylint: disable=g-import-not-at-top
   from learned_rule.training import schedule  # pylint: disable=g-import-not-at-top
   from learned_rule.training import stop_request  # pylint: disable=g-import-not-at-top
@@ -120,6 +139,7 @@ def main(argv):
     tf.config.experimental.enable_op_determinism()
   try:
     configuration.parse_gin(FLAGS.gin_file, FLAGS.gin_bindings)
+    run_dirs.check_directory(FLAGS.root_dir, '--root_dir')
     checkpoints.check_writable(FLAGS.root_dir)
     run_lock.hold(FLAGS.root_dir, 'meta-training run')
     run_schedule = schedule.Schedule(

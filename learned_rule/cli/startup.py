@@ -14,6 +14,10 @@ Native info lines after start-up (XLA's) are hidden with
 
 With ``--log_dir``, absl's log lines go to files there (and to the
 terminal too with ``--alsologtostderr``).
+
+An error ends a binary with one message and a status that says what kind
+of failure it was (:mod:`exits`); ``--verbose`` adds the traceback.
+SIGTERM stops a binary as Ctrl-C does, with status 75.
 """
 
 import contextlib
@@ -25,6 +29,12 @@ import tempfile
 from absl import app
 from absl import flags
 from absl import logging
+
+from learned_rule.cli import exits
+
+flags.DEFINE_bool('verbose', False,
+                  'On an error, print the Python traceback as well as the '
+                  'message.')
 
 # Substrings of the native start-up lines that are dropped.
 NOISE = (
@@ -105,17 +115,21 @@ def run(main, uses_tensorflow=True):
 
   ``--help`` describes the binary and its flags, and it and flag errors
   answer before TensorFlow is imported. A binary that never loads
-  TensorFlow (``uses_tensorflow=False``) skips the import.
+  TensorFlow (``uses_tensorflow=False``) skips the import. Errors are
+  reported by :func:`exits.reporting_errors`.
   """
   _help_of(main.__module__)
+  binary = os.path.basename(sys.argv[0])
 
   def quiet_main(argv):
-    if flags.FLAGS.log_dir:
-      # absl writes log files only when asked; then --alsologtostderr
-      # copies them to the terminal.
-      logging.get_absl_handler().use_absl_log_file()
-    if uses_tensorflow:
-      quiet_tensorflow()
-    return main(argv)
+    with exits.reporting_errors(binary, flags.FLAGS.verbose):
+      exits.stop_on_sigterm()
+      if flags.FLAGS.log_dir:
+        # absl writes log files only when asked; then --alsologtostderr
+        # copies them to the terminal.
+        logging.get_absl_handler().use_absl_log_file()
+      if uses_tensorflow:
+        quiet_tensorflow()
+      return main(argv)
 
   app.run(quiet_main)

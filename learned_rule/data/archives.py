@@ -28,6 +28,7 @@ import tempfile
 
 from absl import logging
 
+from learned_rule import suggestions
 from learned_rule.data import tfds_sources
 
 SUPPORTED = tuple(sorted(tfds_sources.TFDS_NAMES))
@@ -101,7 +102,8 @@ class Prepared:
 def _check_name(name):
   if name not in SUPPORTED:
     raise ArchiveError(f'Unknown dataset {name!r}; supported: '
-                       f'{", ".join(SUPPORTED)}.')
+                       f'{", ".join(SUPPORTED)}.'
+                       f'{suggestions.did_you_mean(name, SUPPORTED)}')
 
 
 def expected_archives(name):

@@ -14,6 +14,7 @@ its 'test' split is held out.
 import dataclasses
 import functools
 
+from learned_rule import suggestions
 from learned_rule.data import alphabet
 from learned_rule.data import debian_descriptions
 from learned_rule.data import digits
@@ -99,7 +100,8 @@ def check_name(name, where=''):
   elif name not in LOADERS:
     raise ValueError(f'Unknown dataset {name!r}{where}; available: '
                      f'{", ".join(sorted(LOADERS))}; or your own data, '
-                     f'named {own_data.FORMS}.')
+                     f'named {own_data.FORMS}.'
+                     f'{suggestions.did_you_mean(name, LOADERS)}')
 
 
 @functools.lru_cache(maxsize=None)

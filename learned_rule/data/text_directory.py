@@ -68,7 +68,8 @@ def _read_classes(root, only=None):
     files = _files(directory)
     if not files:
       raise ValueError(f'Class {directory.name!r} of {root} has no files '
-                       f'(in {directory}).')
+                       f'(in {directory}); add text files to it or remove '
+                       f'the directory.')
     documents = []
     for path in files:
       content = path.read_bytes().decode('utf-8', errors='replace')
@@ -80,7 +81,7 @@ def _read_classes(root, only=None):
     shown = ', '.join(empty[:_SHOWN])
     more = f' and {len(empty) - _SHOWN} more' if len(empty) > _SHOWN else ''
     raise ValueError(f'{len(empty)} empty text file(s) in {root}: '
-                     f'{shown}{more}.')
+                     f'{shown}{more}; delete them or give them text.')
   return corpus
 
 

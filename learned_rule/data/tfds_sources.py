@@ -32,6 +32,7 @@ import functools
 import numpy as np
 
 from learned_rule import console_scripts
+from learned_rule import suggestions
 from learned_rule.data import dataset
 from learned_rule.data import text
 
@@ -73,7 +74,8 @@ def _tfds():
 def _check_name(name):
   if name not in TFDS_NAMES:
     raise ValueError(f'Unknown TFDS-backed dataset {name!r}; available: '
-                     f'{", ".join(sorted(TFDS_NAMES))}.')
+                     f'{", ".join(sorted(TFDS_NAMES))}.'
+                     f'{suggestions.did_you_mean(name, TFDS_NAMES)}')
 
 
 def get_builder(name, data_dir=None):

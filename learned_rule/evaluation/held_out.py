@@ -22,6 +22,7 @@ import gin
 import numpy as np
 
 from learned_rule import activations as activations_lib
+from learned_rule import resources
 from learned_rule.data import registry
 from learned_rule.evaluation import measurement
 from learned_rule.evaluation import method_names
@@ -73,10 +74,15 @@ class HeldOutEvaluation:
       raise ValueError(f'HeldOutEvaluation.seeds must be distinct seeds, at '
                        f'least one; got {self.seeds}.')
     object.__setattr__(self, 'seeds', tuple(int(s) for s in seeds))
-    object.__setattr__(self, 'widths', tuple(int(w) for w in self.widths))
+    object.__setattr__(self, 'widths', protocol.check_widths(
+        self.widths, 'HeldOutEvaluation.widths'))
     if not isinstance(self.steps, int) or self.steps < 0:
       raise ValueError(f'HeldOutEvaluation.steps must be an int >= 0, got '
                        f'{self.steps!r}.')
+    if isinstance(self.batch_size, bool) or not isinstance(
+        self.batch_size, int) or self.batch_size < 2:
+      raise ValueError(f'HeldOutEvaluation.batch_size must be an int >= 2 '
+                       f'(batch norm, spec §2.2), got {self.batch_size!r}.')
     activations_lib.check_activation(self.activation)
 
   def load_data(self):
@@ -104,8 +110,31 @@ class HeldOutEvaluation:
 
   def check_fits(self, rule):
     """Raises ValueError, before any compute, if ``rule`` cannot train the
-    evaluation's base model."""
+    evaluation's base model: another top width, a batch larger than the
+    held-out split, or a model too large for the memory there is.
+
+    Returns:
+      The held-out :class:`Dataset`.
+    """
+    if self.widths[-1] != rule.top_width:
+      raise ValueError(
+          f'HeldOutEvaluation.widths = {self.widths} ends in a top width of '
+          f'{self.widths[-1]}, but the rule trains base models with a top '
+          f'width of {rule.top_width} (its top-signal network is sized for '
+          f'it, spec §3.2); make the last width {rule.top_width}, e.g. '
+          f'{self.widths[:-1] + (rule.top_width,)}.')
     data = self.load_data()
+    if self.batch_size > len(data):
+      raise ValueError(
+          f'HeldOutEvaluation.batch_size = {self.batch_size}, but the '
+          f'held-out split of {data.name} has {len(data)} examples; set it '
+          f'to at most {len(data)} (or give the dataset more examples).')
+    try:
+      resources.check_fits(data.input_dim, self.widths, self.batch_size,
+                           rule.config.hidden_size)
+    except ValueError as error:
+      raise ValueError(f'HeldOutEvaluation.widths and batch_size: '
+                       f'{error}') from error
     rule_methods.RuleMethod(rule).build_model(self.setting(data, 0))
     return data
 

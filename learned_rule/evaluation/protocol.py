@@ -29,19 +29,52 @@ _DRAWS_KEY = 2
 MAX_CHUNK = 250
 
 
-def check_steps(steps):
-  """Returns ``steps`` as a tuple of strictly increasing ints >= 0."""
+def _is_int(value):
+  return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_steps(steps, field='Inner steps'):
+  """Returns ``steps`` as a tuple of strictly increasing ints >= 0.
+
+  Args:
+    steps: The steps to check.
+    field: What holds them, named in the error (e.g. a gin binding such as
+      'TransferConfig.steps').
+  """
+  if isinstance(steps, (str, bytes)) or not hasattr(steps, '__iter__'):
+    raise ValueError(f'{field} must be a tuple of inner steps, e.g. (0, 100, '
+                     f'300), got {steps!r}.')
   steps = tuple(steps)
   if not steps:
-    raise ValueError('The list of inner steps to evaluate is empty.')
+    raise ValueError(f'{field}: the list of inner steps to evaluate is '
+                     f'empty; give at least one, e.g. (0, 100).')
   for step in steps:
-    if not isinstance(step, (int, np.integer)) or isinstance(step, bool) or (
-        step < 0):
-      raise ValueError(f'Inner steps must be ints >= 0, got {step!r} in '
+    if not _is_int(step) or step < 0:
+      raise ValueError(f'{field} must be ints >= 0, got {step!r} in '
                        f'{steps}.')
   if any(b <= a for a, b in zip(steps, steps[1:])):
-    raise ValueError(f'Inner steps must be strictly increasing, got {steps}.')
+    raise ValueError(f'{field} must be strictly increasing, got {steps}; '
+                     f'give them in order, e.g. {tuple(sorted(set(steps)))}.')
   return tuple(int(step) for step in steps)
+
+
+def check_widths(widths, field='`widths`'):
+  """Returns ``widths`` as a non-empty tuple of ints >= 1.
+
+  Args:
+    widths: Base-model widths, the top (feature) width last.
+    field: What holds them, named in the error.
+  """
+  if isinstance(widths, (str, bytes)) or not hasattr(widths, '__iter__'):
+    raise ValueError(f'{field} must be a tuple of layer widths, the top '
+                     f'(feature) width last, e.g. (64, 64, 32); got '
+                     f'{widths!r}.')
+  widths = tuple(widths)
+  if not widths or not all(_is_int(w) and w >= 1 for w in widths):
+    raise ValueError(f'{field} must be positive int widths, the top '
+                     f'(feature) width last, e.g. (64, 64, 32); got '
+                     f'{widths!r}.')
+  return tuple(int(w) for w in widths)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,11 +104,7 @@ class Setting:
 
   def __post_init__(self):
     object.__setattr__(self, 'steps', check_steps(self.steps))
-    widths = tuple(self.widths)
-    if not widths or any(not isinstance(w, (int, np.integer)) or w < 1
-                         for w in widths):
-      raise ValueError(f'`widths` must be positive ints, got {self.widths}.')
-    object.__setattr__(self, 'widths', tuple(int(w) for w in widths))
+    object.__setattr__(self, 'widths', check_widths(self.widths))
     if not 2 <= self.batch_size <= len(self.data):
       raise ValueError(f'`batch_size` must be in [2, {len(self.data)}] for '
                        f'{self.data.name}, got {self.batch_size}.')

@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 
 from learned_rule import export
+from learned_rule import rules
 from learned_rule import run_dirs
 from learned_rule.rule import rule as rule_lib
 
@@ -76,7 +77,10 @@ def load(path, init_path=None):
     RuleLoadError: ``path`` is neither, or an export is unusable.
   """
   if not tf.io.gfile.isdir(path):
-    raise export.RuleLoadError(f'--rule={path}: no such directory.')
+    raise export.RuleLoadError(
+        f'--rule={path}: no such directory. Give an exported rule (a '
+        f'directory with saved_model.pb), a meta-training run directory or a '
+        f'shipped rule\'s name ({", ".join(rules.available()) or "none"}).')
   run_init = None
   if not export.is_export(path) and export.is_export(
       run_dirs.path(path, run_dirs.EXPORT)):

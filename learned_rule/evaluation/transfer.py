@@ -89,9 +89,16 @@ class TransferConfig:
         raise ValueError(f'TransferConfig.{field} is empty; give at least '
                          f'one value.')
       object.__setattr__(self, field, value)
-    object.__setattr__(self, 'steps', protocol.check_steps(self.steps))
-    object.__setattr__(self, 'widths',
-                       tuple(tuple(int(w) for w in ws) for ws in self.widths))
+    object.__setattr__(self, 'steps', protocol.check_steps(
+        self.steps, 'TransferConfig.steps'))
+    if any(isinstance(ws, (int, float)) for ws in self.widths):
+      raise ValueError(
+          f'TransferConfig.widths is a tuple of architectures, each a tuple '
+          f'of widths; got {self.widths!r}: write '
+          f'({tuple(self.widths)!r},) for one architecture.')
+    object.__setattr__(self, 'widths', tuple(
+        protocol.check_widths(ws, f'TransferConfig.widths entry {ws!r}')
+        for ws in self.widths))
     for field in ('datasets', 'widths', 'activations', 'seeds', 'methods'):
       values = getattr(self, field)
       repeated = sorted({str(v) for v in values if values.count(v) > 1})
@@ -99,10 +106,6 @@ class TransferConfig:
         raise ValueError(f'TransferConfig.{field} repeats {repeated}.')
     for activation in self.activations:
       activations_lib.check_activation(activation)
-    for widths in self.widths:
-      if not widths or min(widths) < 1:
-        raise ValueError(f'TransferConfig.widths entry {widths} must be '
-                         f'positive widths.')
 
   def to_json(self):
     return json.loads(json.dumps(dataclasses.asdict(self)))
@@ -207,6 +210,11 @@ class TransferEvaluation:
         name: registry.load_for(registry.HELD_OUT, name)
         for name in self.config.datasets}
     for data in datasets.values():
+      if not 2 <= self.config.batch_size <= len(data):
+        raise ValueError(
+            f'TransferConfig.batch_size = {self.config.batch_size}, but the '
+            f'held-out split of {data.name} has {len(data)} examples; set it '
+            f'between 2 and {len(data)} (or give the dataset more examples).')
       if uses_rule(self.config):
         for widths in self.config.widths:
           resources.check_fits(data.input_dim, widths, self.config.batch_size,

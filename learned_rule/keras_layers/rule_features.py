@@ -260,7 +260,8 @@ class RuleFeatures(keras.layers.Layer):
       raise ValueError(
           f'RuleFeatures: inputs have {features} features per example '
           f'(shape {inputs.shape}) but the layer was built for '
-          f'{self.input_dim} (input shape {self._feature_shape}).')
+          f'{self.input_dim} (input shape {self._feature_shape}); give inputs '
+          f'of that shape, or make a new RuleFeatures layer for yours.')
     return tf.reshape(tf.cast(inputs, self.state_dtype), [-1, self.input_dim])
 
   def _features(self, state, inputs):
@@ -318,8 +319,8 @@ class RuleFeatures(keras.layers.Layer):
       batch_size: Batch size for a NumPy ``data``; ignored for a dataset.
 
     Raises:
-      ValueError: ``data`` has another form, or the dataset ends before
-        ``steps`` batches.
+      ValueError: ``data`` has another form, a batch holds NaN or infinite
+        values, or the dataset ends before ``steps`` batches.
     """
     local_dense.check_positive_int('steps', steps)
     local_dense.check_positive_int('batch_size', batch_size)
@@ -347,7 +348,13 @@ class RuleFeatures(keras.layers.Layer):
         self.build(tuple(element.shape))
       if state is None:
         state = self.get_state()
-      state = self._adapt_step(state, self._flatten(element))
+      batch = self._flatten(element)
+      if not bool(tf.reduce_all(tf.math.is_finite(batch))):
+        raise ValueError(
+            f'RuleFeatures.adapt: batch {step} holds NaN or infinite values '
+            '(the rule would spread them through the whole state); replace '
+            'or drop them in the data. The layer was left unchanged.')
+      state = self._adapt_step(state, batch)
       if step % every == 0 or step == steps:
         logging.info('RuleFeatures.adapt: %d/%d batches, %.1f s.', step,
                      steps, time.monotonic() - start)

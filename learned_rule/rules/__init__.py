@@ -37,12 +37,14 @@ def path(name):
   """
   # pylint: disable=g-import-not-at-top
   from learned_rule import export
+  from learned_rule import suggestions
   from learned_rule.rules import manifest
   # pylint: enable=g-import-not-at-top
   if name not in available():
     raise export.RuleLoadError(
         f'No shipped rule named {name!r}; available: '
-        f'{", ".join(available()) or "none"}.')
+        f'{", ".join(available()) or "none"}.'
+        f'{suggestions.did_you_mean(name, available())}')
   directory = os.path.join(_HERE, name)
   try:
     manifest.verify(directory)
@@ -54,14 +56,18 @@ def path(name):
 def resolve(name_or_path):
   """A rule directory from ``--rule``: an existing path, else a shipped
   rule's name (checked against its manifest)."""
-  from learned_rule import export  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from learned_rule import export
+  from learned_rule import suggestions
+  # pylint: enable=g-import-not-at-top
   if os.path.exists(name_or_path) or os.sep in name_or_path:
     return name_or_path
   if name_or_path in available():
     return path(name_or_path)
   raise export.RuleLoadError(
       f'--rule={name_or_path}: neither a directory nor a shipped rule '
-      f'(available: {", ".join(available()) or "none"}).')
+      f'(available: {", ".join(available()) or "none"}).'
+      f'{suggestions.did_you_mean(name_or_path, available())}')
 
 
 def load(name, init_path=None):

@@ -263,7 +263,9 @@ def check_compatible(metadata, expected, what='rule configuration'):
       if key not in saved or key not in now or saved[key] != now[key]]
   if differences:
     raise CheckpointError(
-        f'The checkpoint was written with another {what}:\n  '
+        f'The checkpoint was written with another {what}: resume the run '
+        'with its own configuration (config.gin in its run directory), or '
+        'give this configuration a new --root_dir. What differs:\n  '
         + '\n  '.join(differences))
 
 

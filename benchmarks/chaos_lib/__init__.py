@@ -1,0 +1,1 @@
+"""The reliability campaign of ``benchmarks/chaos.py`` (``make chaos``)."""

@@ -71,7 +71,8 @@ flags.DEFINE_bool('keep_work_dir', False, 'Keep the runs and their logs.')
 flags.DEFINE_integer('seed', 0, 'Seeds the kill moments.')
 flags.DEFINE_integer('tiny_kills', 14, 'Kills of the deterministic tiny.gin '
                      'run.', lower_bound=0)
-flags.DEFINE_integer('tiny_steps', 40, 'θ updates of the tiny.gin run.')
+flags.DEFINE_integer('tiny_steps', 100, 'θ updates of the tiny.gin run '
+                     '(enough that it outlives its kills).')
 flags.DEFINE_integer('cpu_kills', 2, 'Kills of a cpu.gin run.', lower_bound=0)
 flags.DEFINE_list('cluster_kills', ['chief', 'worker', 'chief', 'worker'],
                   'The cluster process killed in each cluster life.')
@@ -105,7 +106,8 @@ def _kills(work_dir, rng):
         work_dir, FLAGS.cluster_kills, rng, _log))
   found = kills.summarize(campaigns)
   if FLAGS.tiny_kills:
-    found['tiny_kills'] = FLAGS.tiny_kills
+    found['tiny_kills'] = sum(life.killed
+                              for life in deterministic['lives'])
     found['theta_bit_equal'] = deterministic['theta_bit_equal']
     found['rule'] = deterministic['reference']
   return found

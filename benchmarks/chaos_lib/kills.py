@@ -61,6 +61,7 @@ class Life:
     resumed: Whether the life resumed from it (None: killed before it
       reached that point, or nothing to resume).
     corrupt: Checkpoints or exports unreadable after the life.
+    status: The exit status of a life that ended on its own.
   """
   run: str
   moment: str
@@ -70,6 +71,7 @@ class Life:
   resume_expected: int = None
   resumed: bool = None
   corrupt: list = dataclasses.field(default_factory=list)
+  status: int = None
 
 
 def _resumed(output, expected):
@@ -84,16 +86,16 @@ def _resumed(output, expected):
   return None
 
 
-def _wait_for(process, root_dir, moment, rng):
+def _wait_for(process, root_dir, moment, rng, window):
   """Sleeps until ``moment`` of the life of ``process``; False if it ended.
 
-  'random' is a uniform time in the first 25 s (start-up takes ~10 s of
-  them); a write is the 1st, 2nd or 3rd new temporary of that kind to
+  'random' is a uniform time in the first ``window`` seconds (tiny.gin
+  starts in ~10 s, cpu.gin in ~45 s); a write is the 1st, 2nd or 3rd new temporary of that kind to
   appear (so that lives make progress), then a random fraction of the time
   such a write takes.
   """
   if moment == 'random':
-    return processes.sleep_unless_ended(process, rng.uniform(1.0, 25.0))
+    return processes.sleep_unless_ended(process, rng.uniform(1.0, window))
   kind = moment.split()[0]
   seen = set(integrity.writes_in_flight(root_dir)[kind])
   writes = rng.randint(1, 3)
@@ -124,14 +126,21 @@ def _record_end(life, root_dir, log_path, started):
   life.corrupt = found['corrupt_checkpoints'] + found['corrupt_exports']
 
 
-def kill_lives(root_dir, log_dir, flags, num_steps, moments, rng, run, log):
-  """Starts ``bin/meta_train.py`` once per moment and kills it there.
+def kill_lives(root_dir, log_dir, flags, num_steps, moments, rng, run, log,
+               window=25.0):
+  """Starts ``bin/meta_train.py`` and kills it, once per moment.
+
+  A life that ends before its kill (the run reached ``num_steps``) is
+  recorded and its moment tried again, up to as many extra lives as there
+  are moments.
 
   Returns:
     The list of :class:`Life`.
   """
-  lives = []
-  for index, moment in enumerate(moments):
+  lives, pending, spare = [], list(moments), len(moments)
+  while pending:
+    moment = pending[0]
+    index = len(lives)
     life = Life(run, moment, resume_expected=integrity.latest_step(root_dir))
     log_path = os.path.join(log_dir, f'{run}-life-{index:02d}.log')
     before = integrity.writes_in_flight(root_dir)
@@ -139,12 +148,17 @@ def kill_lives(root_dir, log_dir, flags, num_steps, moments, rng, run, log):
     process = processes.start(processes.command(
         'meta_train', f'--root_dir={root_dir}', f'--num_steps={num_steps}',
         *flags), log_path)
-    if _wait_for(process, root_dir, moment, rng):
+    if _wait_for(process, root_dir, moment, rng, window):
       processes.kill_group(process)
       life.killed = True
       life.landed = _landed(before, integrity.writes_in_flight(root_dir))
+      pending.pop(0)
     else:
+      life.status = processes.finish(process, _RUN_TIMEOUT)
       life.landed = 'ended first'
+      spare -= 1
+      if spare < 0:
+        pending.pop(0)
     _record_end(life, root_dir, log_path, started)
     log(f'  {run} life {index}: kill aimed at {moment}, landed '
         f'{life.landed} after {life.seconds:.1f} s; checkpoint '
@@ -160,6 +174,7 @@ def finish_run(root_dir, log_path, argv, run):
               resume_expected=integrity.latest_step(root_dir))
   started = time.monotonic()
   status = processes.finish(processes.start(argv, log_path), _RUN_TIMEOUT)
+  life.status = status
   _record_end(life, root_dir, log_path, started)
   return life, status
 
@@ -213,7 +228,8 @@ def plain_campaign(work_dir, run, flags, kills, num_steps, rng, log):
   log_dir = os.path.join(work_dir, 'logs')
   root = os.path.join(work_dir, run)
   moments = [rng.choice(MOMENTS) for _ in range(kills)]
-  lives = kill_lives(root, log_dir, flags, num_steps, moments, rng, run, log)
+  lives = kill_lives(root, log_dir, flags, num_steps, moments, rng, run, log,
+                     window=90.0)
   step = integrity.latest_step(root) or 0
   last, status = finish_run(
       root, os.path.join(log_dir, f'{run}-last.log'),
@@ -288,6 +304,7 @@ def summarize(campaigns):
       'resumes_checked': len(checked),
       'resumes_matched': sum(bool(life.resumed) for life in checked),
       'runs_finished': sum(bool(c['finished']) for c in campaigns),
+      'lives_failed': sum(life.status not in (None, 0) for life in lives),
       'runs': len(campaigns),
       'lives': [dataclasses.asdict(life) for life in lives],
   }

@@ -19,6 +19,8 @@ def _kill_rows(kills):
        _fraction(kills['resumes_matched'], kills['resumes_checked'])),
       ('Killed runs that then finished', _fraction(kills['runs_finished'],
                                                    kills['runs'])),
+      ('Starts that failed on their own (not killed)',
+       str(kills['lives_failed'])),
   ]
   if 'theta_bit_equal' in kills:
     rows.append((f'Deterministic tiny.gin run killed '

@@ -171,7 +171,7 @@ benchmark-xla-gradient: setup
 	    --output_json=benchmarks/results/inner_step_xla_gradient.json
 
 # The reliability campaign (benchmarks/chaos.py): SIGKILLs of meta-training
-# and of the evaluations, full disks, bad input; about half an hour on 2
+# and of the evaluations, full disks, bad input; about 20 minutes on 2
 # cores, and not part of `make test`. Its table, benchmarks/results/chaos.md,
 # is the README's.
 chaos: prepare-data

@@ -2,7 +2,7 @@ r"""The reliability campaign: kills, full disks and bad input, measured.
 
 What a researcher meets who leaves meta-training running for days on
 preemptible machines, done on purpose and counted (``make chaos``; not a
-test, it takes about half an hour on 2 cores):
+test, it takes about 20 minutes on 2 cores):
 
   1. kills: SIGKILLs of ``bin/meta_train.py`` at random moments and while a
      checkpoint or an export is being written, on a deterministic
@@ -48,15 +48,15 @@ sys.path.insert(0, REPO)
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from learned_rule.cli import startup
-with startup.native_stderr_filtered():  # TensorFlow's start-up lines.
-  from chaos_lib import bad_inputs
-  from chaos_lib import concurrent_runs
-  from chaos_lib import evaluation_kills
-  from chaos_lib import full_disk
-  from chaos_lib import kills
-  from chaos_lib import report
-  from learned_rule import atomic_files
-  from learned_rule import package_info
+startup.quiet_tensorflow()  # Without TensorFlow's start-up lines.
+from chaos_lib import bad_inputs
+from chaos_lib import concurrent_runs
+from chaos_lib import evaluation_kills
+from chaos_lib import full_disk
+from chaos_lib import kills
+from chaos_lib import report
+from learned_rule import atomic_files
+from learned_rule import package_info
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 PARTS = ('kills', 'evaluation', 'concurrent', 'full_disk', 'bad_inputs')

@@ -107,6 +107,12 @@ def test_ctrl_c_says_what_is_kept(capsys):
   assert 'stopped by Ctrl-C' in err and 'run the same command again' in err
 
 
+def test_a_second_signal_of_a_training_run_is_named(capsys):
+  status, err = _end(KeyboardInterrupt('a second SIGTERM'), capsys)
+  assert status == 75
+  assert 'stopped by a second SIGTERM' in err
+
+
 def test_sys_exit_passes_unchanged(capsys):
   status, err = _end(SystemExit(3), capsys)
   assert status == 3 and err == ''

@@ -96,7 +96,8 @@ def _message(binary, error):
     return EXIT_USAGE, (f'{binary}: error: {_without_gin_context(str(error))}'
                         f'\n({binary} --help lists the flags.)')
   if isinstance(error, KeyboardInterrupt):
-    name = 'SIGTERM' if isinstance(error, Terminated) else 'Ctrl-C'
+    # SIGTERM, 'a second SIGINT' (training/stop_request.py) or Ctrl-C.
+    name = str(error) or 'Ctrl-C'
     return EXIT_STOPPED, (
         f'{binary}: stopped by {name}. What was finished is kept: run the '
         f'same command again to resume.')

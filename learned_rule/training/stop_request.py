@@ -39,7 +39,7 @@ class StopRequest:
 
   def _handle(self, signum, unused_frame):
     if self.signal is not None:
-      raise KeyboardInterrupt(f'second {signal.Signals(signum).name}')
+      raise KeyboardInterrupt(f'a second {signal.Signals(signum).name}')
     self.signal = signum
 
   def install(self):

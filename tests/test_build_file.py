@@ -302,6 +302,32 @@ def check_deps(targets):
   return problems
 
 
+def check_cycles(targets):
+  """A problem per dependency cycle among local targets (Bazel refuses
+  to analyse a target on one)."""
+  problems, state = [], {}  # state: 1 on the current path, 2 done.
+
+  def visit(name, path):
+    state[name] = 1
+    for dep in targets[name].deps:
+      dep = dep[1:] if dep.startswith(':') else None
+      if dep not in targets or dep == name:
+        continue
+      if state.get(dep) == 1:
+        cycle = path[path.index(dep):] + [dep]
+        problems.append('dependency cycle: ' + ' -> '.join(cycle) +
+                        ' (import the module lazily on one side and drop '
+                        'that dep)')
+      elif dep not in state:
+        visit(dep, path + [dep])
+    state[name] = 2
+
+  for name in sorted(targets):
+    if name not in state:
+      visit(name, [name])
+  return problems
+
+
 # A literal run of a binary: run_repo_binary('<name>', ...), or its path
 # written as 'bin', '<name>.py' (os.path.join) or 'bin' / '<name>.py'.
 _RUNS_BINARY = re.compile(
@@ -421,6 +447,26 @@ def test_every_local_dep_is_defined(build):
 
 def test_deps_cover_imports(build):
   _assert_no_problems(check_import_deps(REPO_ROOT, build[0]))
+
+
+def test_no_dependency_cycles(build):
+  _assert_no_problems(check_cycles(build[0]))
+
+
+def test_a_cycle_is_found():
+  def library(name, *deps):
+    return Target('py_library', name, [], [f':{dep}' for dep in deps], [],
+                  None, False, [])
+  targets = {target.name: target for target in (
+      library('rules', 'rule_source'), library('rule_source', 'rules'),
+      library('cli', 'rules'), library('leaf'))}
+  problems = check_cycles(targets)
+  assert len(problems) == 1
+  assert 'rule_source -> rules -> rule_source' in problems[0] or (
+      'rules -> rule_source -> rules' in problems[0])
+  del targets['rule_source']
+  targets['rules'] = library('rules', 'leaf')
+  assert not check_cycles(targets)
 
 
 def test_tests_have_the_binaries_they_run(build):

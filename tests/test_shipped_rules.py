@@ -80,9 +80,18 @@ def test_a_misspelled_name_says_what_was_meant():
     rules.resolve('cpu_6min')
 
 
-def test_resolve_passes_paths_through_and_checks_names(copied_rules):
-  assert rules.resolve('some/dir') == 'some/dir'
+def test_resolve_passes_paths_through_and_checks_names(copied_rules,
+                                                       tmp_path):
+  assert rules.resolve(str(tmp_path)) == str(tmp_path)
+  assert rules.resolve('gs://bucket/run') == 'gs://bucket/run'
   assert rules.resolve('cpu_60min') == str(copied_rules)
+
+
+def test_a_missing_path_is_refused_with_the_shipped_names():
+  with pytest.raises(export.RuleLoadError,
+                     match=r"no such directory\. Give an exported rule .* "
+                     r"shipped rule's name \(cpu_160min, cpu_60min"):
+    rules.resolve('some/dir')
 
 
 def test_a_flipped_byte_is_refused_with_the_file_named(copied_rules):

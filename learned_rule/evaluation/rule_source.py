@@ -11,7 +11,6 @@ import keras
 import tensorflow as tf
 
 from learned_rule import export
-from learned_rule import rules
 from learned_rule import run_dirs
 from learned_rule.rule import rule as rule_lib
 
@@ -80,7 +79,7 @@ def load(path, init_path=None):
     raise export.RuleLoadError(
         f'--rule={path}: no such directory. Give an exported rule (a '
         f'directory with saved_model.pb), a meta-training run directory or a '
-        f'shipped rule\'s name ({", ".join(rules.available()) or "none"}).')
+        f'shipped rule\'s name (learned_rule.rules.available()).')
   run_init = None
   if not export.is_export(path) and export.is_export(
       run_dirs.path(path, run_dirs.EXPORT)):

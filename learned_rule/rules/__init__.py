@@ -58,10 +58,16 @@ def resolve(name_or_path):
   rule's name (checked against its manifest)."""
   # pylint: disable=g-import-not-at-top
   from learned_rule import export
+  from learned_rule import file_io
   from learned_rule import suggestions
   # pylint: enable=g-import-not-at-top
-  if os.path.exists(name_or_path) or os.sep in name_or_path:
+  if os.path.exists(name_or_path) or file_io.is_url(name_or_path):
     return name_or_path
+  if os.sep in name_or_path:  # A path, not a name.
+    raise export.RuleLoadError(
+        f'--rule={name_or_path}: no such directory. Give an exported rule (a '
+        f'directory with saved_model.pb), a meta-training run directory or a '
+        f'shipped rule\'s name ({", ".join(available()) or "none"}).')
   if name_or_path in available():
     return path(name_or_path)
   raise export.RuleLoadError(

@@ -54,6 +54,7 @@ from chaos_lib import concurrent_runs
 from chaos_lib import evaluation_kills
 from chaos_lib import full_disk
 from chaos_lib import kills
+from chaos_lib import processes
 from chaos_lib import report
 from learned_rule import atomic_files
 from learned_rule import package_info
@@ -119,9 +120,9 @@ def _rule_for_evaluation(work_dir, found):
   if found.get('kills', {}).get('rule'):
     return found['kills']['rule']
   rule = os.path.join(work_dir, 'tiny-rule')
-  status, _ = kills.processes.run(
-      kills.processes.command('meta_train', f'--root_dir={rule}',
-                              '--num_steps=2', *kills.TINY_FLAGS),
+  status, _ = processes.run(
+      processes.command('meta_train', f'--root_dir={rule}',
+                        '--num_steps=2', *kills.TINY_FLAGS),
       os.path.join(work_dir, 'logs', 'tiny-rule.log'), 900)
   if status != 0:
     raise RuntimeError(f'Training the evaluations\' rule failed; see '

@@ -61,12 +61,13 @@ def run_repo_binary(name, *args, timeout=600, **environment):
 
 def final_theta(root_dir):
   """θ of the newest checkpoint of a meta-training run, tensor by tensor."""
-  from learned_rule.training import checkpoints  # pylint: disable=g-import-not-at-top
+  # pylint: disable=g-import-not-at-top
+  from learned_rule.training import checkpoints
+  from learned_rule.training import meta_trainer
+  # pylint: enable=g-import-not-at-top
   _, arrays, _ = checkpoints.CheckpointManager(
       os.path.join(root_dir, 'ckpt')).restore()
-  return [arrays[key] for key in sorted(
-      (k for k in arrays if k.startswith('theta/')),
-      key=lambda k: int(k.split('/')[1]))]
+  return meta_trainer.saved_theta(arrays)
 
 
 @pytest.fixture(scope='session')

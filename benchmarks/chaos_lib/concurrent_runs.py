@@ -31,7 +31,7 @@ def _argv(kind, root_dir, rule):
   if kind == 'meta-training':
     return processes.command('meta_train', f'--root_dir={root_dir}',
                              '--num_steps=4', *kills.TINY_FLAGS)
-  return evaluation_kills._argv('transfer', root_dir, rule)  # pylint: disable=protected-access
+  return evaluation_kills.command('transfer', root_dir, rule)
 
 
 def pair(kind, work_dir, rule, log):

@@ -40,7 +40,8 @@ def cells(root_dir):
   return found
 
 
-def _argv(evaluation, root_dir, rule):
+def command(evaluation, root_dir, rule):
+  """The command line of ``evaluation`` of ``rule`` into ``root_dir``."""
   binary, gin_file = EVALUATIONS[evaluation]
   return processes.command(binary, f'--rule={rule}', f'--root_dir={root_dir}',
                            f'--gin_file={gin_file}')
@@ -57,7 +58,7 @@ def kill_evaluation(work_dir, evaluation, rule, kills, rng, log):
   """
   log_dir = os.path.join(work_dir, 'logs')
   reference = os.path.join(work_dir, f'{evaluation}-reference')
-  status, _ = processes.run(_argv(evaluation, reference, rule),
+  status, _ = processes.run(command(evaluation, reference, rule),
                             os.path.join(log_dir, f'{evaluation}-ref.log'),
                             _TIMEOUT)
   if status != 0:
@@ -68,7 +69,7 @@ def kill_evaluation(work_dir, evaluation, rule, kills, rng, log):
   for index in range(kills + 1):
     before = cells(root)
     log_path = os.path.join(log_dir, f'{evaluation}-life-{index:02d}.log')
-    process = processes.start(_argv(evaluation, root, rule), log_path)
+    process = processes.start(command(evaluation, root, rule), log_path)
     if index < kills:
       deadline = time.monotonic() + _TIMEOUT
       while (process.poll() is None and time.monotonic() < deadline and

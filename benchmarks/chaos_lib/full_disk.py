@@ -84,7 +84,7 @@ def _ready(root_dir, what, cells_at_start):
 
 def _argv(name, root_dir, rule):
   if name == 'results':
-    return evaluation_kills._argv('transfer', root_dir, rule)  # pylint: disable=protected-access
+    return evaluation_kills.command('transfer', root_dir, rule)
   flags, _, _, _ = SCENARIOS[name]
   return processes.command(
       'meta_train', f'--root_dir={root_dir}', '--num_steps=8',

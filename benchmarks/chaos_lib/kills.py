@@ -20,6 +20,7 @@ from chaos_lib import integrity
 from chaos_lib import processes
 from learned_rule import run_dirs
 from learned_rule.training import checkpoints
+from learned_rule.training import meta_trainer
 
 MOMENTS = ('random', 'checkpoint write', 'export write')
 
@@ -183,9 +184,7 @@ def theta(root_dir):
   """θ in the newest checkpoint of a run, tensor by tensor."""
   _, arrays, _ = checkpoints.CheckpointManager(
       run_dirs.path(root_dir, run_dirs.CHECKPOINTS)).restore()
-  names = sorted((name for name in arrays if name.startswith('theta/')),
-                 key=lambda name: int(name.split('/')[1]))
-  return [arrays[name] for name in names]
+  return meta_trainer.saved_theta(arrays)
 
 
 def bit_equal(first, second):

@@ -67,6 +67,7 @@ def run(argv, log_path, timeout, env=None):
 
 
 def read(log_path):
+  """The text of a log, undecodable bytes replaced."""
   with open(log_path, encoding='utf-8', errors='replace') as log:
     return log.read()
 

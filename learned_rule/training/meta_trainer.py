@@ -80,6 +80,13 @@ def task_gradient_from(result, age):
                       float(np.mean(np.asarray(result.accuracies))))
 
 
+def saved_theta(arrays):
+  """θ's tensors in the arrays of a checkpoint that :meth:`MetaTrainer.save`
+  wrote (named ``'theta/<i>'``), in the order of the rule's variables."""
+  count = sum(name.startswith('theta/') for name in arrays)
+  return [arrays[f'theta/{i}'] for i in range(count)]
+
+
 @gin.configurable(denylist=['rule', 'distribution', 'seed', 'optimizer',
                             'inner_loop', 'batch_tasks', 'xla_step',
                             'task_shards'])
@@ -230,8 +237,9 @@ class MetaTrainer:
     step, arrays, metadata = manager.restore()
     checkpoints.check_compatible(metadata['rule_config'],
                                  self.rule.config.to_dict())
-    for i, variable in enumerate(self.rule.trainable_variables):
-      variable.assign(arrays[f'theta/{i}'])
+    for variable, value in zip(self.rule.trainable_variables,
+                               saved_theta(arrays), strict=True):
+      variable.assign(value)
     for i, variable in enumerate(self.optimizer.variables):
       variable.assign(arrays[f'optimizer/{i}'])
     self.step = metadata['step']

@@ -22,6 +22,7 @@ SCRIPTS = (
     ('compare-rules', 'compare_rules'),
     ('upgrade-rule', 'upgrade_rule'),
     ('write-rule-manifest', 'write_rule_manifest'),
+    ('run-recipes', 'run_recipes'),
 )
 
 

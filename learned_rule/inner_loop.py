@@ -194,7 +194,8 @@ class InnerLoop:
   def _function(self, model, kind):
     """The compiled function of ``kind`` for ``model``'s architecture.
 
-    Kinds: 'unroll' (state only) and 'gradient' (the meta-gradient).
+    Kinds: 'unroll' (state only), 'scored' (state and the meta-objective
+    of every new state, no gradient) and 'gradient' (the meta-gradient).
     """
     key = (model.signature, kind)
     if key not in self._compiled:
@@ -212,7 +213,7 @@ class InnerLoop:
                               result.accuracies)
         function = tf.function(gradient, autograph=False,
                                jit_compile=self.jit_compile_gradient)
-      else:
+      else:  # 'unroll' gets no meta_batch, 'scored' one.
         def unroll(theta, state, batches, meta_batch, num_classes):
           return self._loop(model, theta, state, batches, meta_batch,
                             num_classes, recompute=False)
@@ -244,6 +245,21 @@ class InnerLoop:
     return self._function(model, 'unroll')(theta, state, batches, None,
                                            0).state
 
+  def scored_unroll(self, model, state, batches, meta_batch, num_classes,
+                    theta=None):
+    """The unroll of :meth:`meta_gradient` without its gradient: forward
+    only, compiled with XLA when :attr:`jit_compile` (what evolution
+    strategies need, :mod:`learned_rule.training.pes`).
+
+    Returns:
+      An ``UnrollResult``: the final state and the per-step meta-losses and
+      accuracies of the new states φ_1..φ_N.
+    """
+    theta, state, batches = self._prepare(model, theta, state, batches)
+    return self._function(model, 'scored')(
+        theta, state, batches, few_shot.FewShotBatch(*meta_batch),
+        num_classes)
+
   def meta_gradient(self, model, state, batches, meta_batch, num_classes,
                     theta=None):
     """d/dθ of Σ_t MetaObjective(φ_t) over the unroll (paper eq. 1).
@@ -268,7 +284,7 @@ class InnerLoop:
   def tracing_count(self, model, kind):
     """How many times the compiled function of ``kind`` was traced.
 
-    ``kind`` is 'unroll' or 'gradient'.
+    ``kind`` is 'unroll', 'scored' or 'gradient'.
     """
     key = (model.signature, kind)
     if key not in self._compiled:

@@ -51,6 +51,11 @@ flags.DEFINE_integer('evaluate_every_steps', 0,
                      'gin); 0: never.', lower_bound=0)
 flags.DEFINE_float('max_minutes', None,
                    'Wall-clock budget: checkpoint, export and stop when spent.')
+flags.DEFINE_float('max_cpu_minutes', None,
+                   'Budget of the whole run in process CPU time, summed '
+                   'over every call that resumed it: checkpoint, export and '
+                   'stop when spent. Runs compared at equal compute on a '
+                   'shared machine get equal budgets of this.')
 flags.DEFINE_string('start_from', None,
                     'A new run starts from this rule\'s θ (a shipped rule\'s '
                     'name, an exported rule or a run directory) instead of '
@@ -92,7 +97,7 @@ flags.DEFINE_bool('deterministic', False,
                   'Deterministic TF ops, so that a resumed run ends with the '
                   'same θ as an uninterrupted one.')
 flags.mark_flag_as_required('root_dir')
-for _name in ('checkpoint_every_minutes', 'max_minutes'):
+for _name in ('checkpoint_every_minutes', 'max_minutes', 'max_cpu_minutes'):
   # Checked as the flags are parsed, before TensorFlow loads or the run
   # directory is made.
   flags.register_validator(
@@ -150,7 +155,8 @@ def main(argv):
         summary_every_steps=FLAGS.summary_every_steps,
         filters_every_steps=FLAGS.filters_every_steps,
         evaluate_every_steps=FLAGS.evaluate_every_steps,
-        max_minutes=FLAGS.max_minutes)
+        max_minutes=FLAGS.max_minutes,
+        max_cpu_minutes=FLAGS.max_cpu_minutes)
     # Built before training starts, so that the recorded config holds it
     # and, when it is to run, a missing held-out dataset fails now.
     held_out_evaluation = held_out.HeldOutEvaluation()

@@ -80,6 +80,7 @@ def main(argv):
         **package_info.stamp(),
         'rule': source.path, 'theta_init': source.init_description,
         'rule_step': source.training.get('step'),
+        'rule_cpu_seconds': source.training.get('cpu_seconds'),
         'evaluation': dataclasses.asdict(evaluation),
         'differences': differences, 'records': records}, indent=1)
     print(f'Wrote {FLAGS.output_json}')

@@ -81,13 +81,14 @@ class _Run:
   def export(self, rule, name, step):
     # A local copy: θ may live on parameter servers or be mirrored. θ-init
     # had no updates, so only trained θ records where it started from.
-    started_from = None if name == run_dirs.EXPORT_INIT else self.started_from
+    initial = name == run_dirs.EXPORT_INIT
     path = export.export_rule(
         _copy_of(rule), run_dirs.path(self.root_dir, name),
         depths=self.depths,
         metadata=provenance.export_metadata(
             step, self.seed, self.training_range,
-            started_from=started_from))
+            started_from=None if initial else self.started_from,
+            cpu_seconds=0.0 if initial else self.trainer.cpu_seconds))
     self.log(f'step {step}: exported θ to {path}')
 
   def export_theta(self, step):
@@ -171,6 +172,7 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
     raise ValueError('`evaluate_every_steps` is set but no evaluation was '
                      'given.')
   deadline = schedule.deadline(time.monotonic())
+  cpu_at_start = time.process_time()
   checkpoints.check_writable(root_dir)
   placement = strategies.make_strategy(strategy, cluster_resolver)
   keras.utils.set_random_seed(seed)
@@ -191,6 +193,11 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
         xla_step=xla_step, task_shards=task_shards,
         inner_loop=inner_loop_lib.InnerLoop(
             rule, jit_compile_gradient=xla_gradient))
+    if trainer.estimator != 'tbptt' and placement is not None:
+      raise ValueError(
+          f'MetaTrainer.estimator = {trainer.estimator!r} runs with '
+          f'--strategy=local only; {strategy!r} computes truncated '
+          'backprop gradients.')
     stepper = strategies.make_stepper(placement, trainer)
   if hasattr(evaluation, 'check_fits'):
     evaluation.check_fits(rule)
@@ -200,6 +207,9 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
       run_dirs.path(root_dir, run_dirs.CHECKPOINTS),
       keep=schedule.keep_checkpoints)
   resumed = trainer.restore(manager)
+  # The run's CPU time: what earlier calls spent (restored) plus this one's
+  # since it started, its start-up and compilation included.
+  cpu_before = trainer.cpu_seconds
   init_path = run_dirs.path(root_dir, run_dirs.EXPORT_INIT)
   if resumed is not None and export.is_export(init_path):
     # The run's own θ-init, whatever this call was given: a run started
@@ -235,12 +245,15 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
   ]
   bar = progress_lib.Progress(max(num_steps - trainer.step, 0),
                               'meta-training')
-  while trainer.step < num_steps:
+  while trainer.step < num_steps and not schedule.cpu_spent(cpu_before):
     started = time.monotonic()
     run.outcome = stepper.step()
     run.outcome['steps_per_second'] = 1.0 / (time.monotonic() - started)
+    trainer.cpu_seconds = cpu_before + time.process_time() - cpu_at_start
+    run.outcome['cpu_minutes'] = trainer.cpu_seconds / 60
     out_of_time = deadline is not None and time.monotonic() > deadline
-    last = out_of_time or trainer.step == num_steps
+    out_of_cpu = schedule.cpu_spent(trainer.cpu_seconds)
+    last = out_of_time or out_of_cpu or trainer.step == num_steps
     for trigger in triggers:
       trigger(trainer.step, last)
     run.writer.flush()
@@ -254,8 +267,16 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
       log(f'step {trainer.step}: the {schedule.max_minutes:g}-minute budget '
           'is spent; stopping (run again to resume).')
       break
+    if out_of_cpu:
+      log(f'step {trainer.step}: the run\'s {schedule.max_cpu_minutes:g} '
+          f'CPU-minute budget is spent ({trainer.cpu_seconds / 60:.1f}); '
+          'stopping.')
+      break
   if resumed is not None and resumed >= num_steps:
     log(f'Nothing to do: the run is at step {resumed} of {num_steps}.')
+  elif resumed is not None and schedule.cpu_spent(cpu_before):
+    log(f'Nothing to do: the run spent its {schedule.max_cpu_minutes:g} '
+        f'CPU-minute budget at step {resumed}.')
   run.writer.close()
   log(f'Done at step {trainer.step}: {trainer.skipped_tasks} task gradients '
       f'and {trainer.skipped_updates} updates skipped as non-finite.')

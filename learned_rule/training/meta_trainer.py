@@ -18,8 +18,6 @@ the tasks in flight) and writes and reads it whole with :meth:`save` and
 :meth:`restore`.
 """
 
-import dataclasses
-
 import gin
 import keras
 import numpy as np
@@ -32,6 +30,8 @@ from learned_rule import tasks as tasks_lib
 from learned_rule.data import transforms
 from learned_rule.training import batched_tasks
 from learned_rule.training import checkpoints
+from learned_rule.training import pes as pes_lib
+from learned_rule.training import task_gradients
 from learned_rule.training import tasks_in_flight as in_flight_lib
 
 
@@ -55,29 +55,8 @@ def make_meta_optimizer(learning_rate=1e-3, beta_1=0.9, beta_2=0.999,
 TaskInFlight = in_flight_lib.TaskInFlight
 
 
-@dataclasses.dataclass
-class TaskGradient:
-  """A truncated meta-gradient of one task (spec §6.1).
-
-  From a batched group, ``gradients`` is the group's mean: its sum over the
-  group, hence the mean :meth:`MetaTrainer.finish_step` takes, is unchanged.
-  """
-
-  loss: float
-  gradients: list
-  state: object
-  finite: bool
-  age: int
-  accuracy: float = float('nan')
-
-
-def task_gradient_from(result, age):
-  """A :class:`TaskGradient` from an ``InnerLoop.MetaGradient`` (eager)."""
-  loss = float(result.loss)
-  finite = bool(np.isfinite(loss)) and bool(tf.reduce_all(
-      [tf.reduce_all(tf.math.is_finite(g)) for g in result.gradients]))
-  return TaskGradient(loss, list(result.gradients), result.state, finite, age,
-                      float(np.mean(np.asarray(result.accuracies))))
+TaskGradient = task_gradients.TaskGradient
+task_gradient_from = task_gradients.task_gradient_from
 
 
 def saved_theta(arrays):
@@ -115,12 +94,17 @@ class MetaTrainer:
     task_shards: With ``batch_tasks``, split each group into this many
       concurrent computations (``BatchedLoop.shards``; None: one per CPU
       core for an XLA step, else 1, and 1 on an accelerator).
+    estimator: The meta-gradient of a truncation: 'tbptt', truncated
+      backprop through time (spec §6.1), or 'pes', antithetic persistent
+      evolution strategies (:mod:`learned_rule.training.pes`, configured
+      as ``PESEstimator.*``; tasks one after another, ``batch_tasks``
+      unused).
   """
 
   def __init__(self, rule, distribution, tasks_in_flight=4,
                clip_global_norm=1.0, max_consecutive_skips=10, seed=0,
                optimizer=None, inner_loop=None, batch_tasks=True,
-               xla_step=True, task_shards=None):
+               xla_step=True, task_shards=None, estimator='tbptt'):
     if distribution.top_width != rule.config.top_width:
       raise ValueError(
           f'TaskDistribution.top_width {distribution.top_width} differs from '
@@ -128,6 +112,8 @@ class MetaTrainer:
     if tasks_in_flight < 1:
       raise ValueError(f'`tasks_in_flight` must be >= 1, got '
                        f'{tasks_in_flight}.')
+    self.estimator = pes_lib.check_estimator(estimator)
+    self.pes = pes_lib.PESEstimator() if estimator == 'pes' else None
     self.rule = rule
     self.distribution = distribution
     self.tasks_in_flight = tasks_in_flight
@@ -144,6 +130,9 @@ class MetaTrainer:
     self.skipped_tasks = 0
     self.skipped_updates = 0
     self.consecutive_skips = 0
+    # Process CPU seconds of the run so far, over every call that resumed
+    # it (the loop adds its own; Schedule.max_cpu_minutes budgets it).
+    self.cpu_seconds = 0.0
     # Provenance of the rule this run started from (warm_start), or None;
     # kept in checkpoints so that a resumed run still records it.
     self.started_from = None
@@ -218,6 +207,7 @@ class MetaTrainer:
         'rng': self.rng.bit_generator.state,
         'skipped_tasks': self.skipped_tasks,
         'skipped_updates': self.skipped_updates,
+        'cpu_seconds': self.cpu_seconds,
         'started_from': self.started_from,
         'workers': records,
     }
@@ -246,6 +236,8 @@ class MetaTrainer:
     self.rng = in_flight_lib.rng_from_state(metadata['rng'])
     self.skipped_tasks = metadata['skipped_tasks']
     self.skipped_updates = metadata['skipped_updates']
+    # Checkpoints of version 0.2.0 and earlier did not count it.
+    self.cpu_seconds = float(metadata.get('cpu_seconds', 0.0))
     # What the checkpoint records wins; checkpoints of earlier versions
     # record nothing, and then the caller's value stays.
     if metadata.get('started_from') is not None:
@@ -303,11 +295,31 @@ class MetaTrainer:
 
   # -- One meta-training step. ------------------------------------------------
 
+  def pes_task_gradient(self, task):
+    """One truncation of ``task``'s two PES branches and its estimate, a
+    :class:`TaskGradient` (:mod:`learned_rule.training.pes`)."""
+    batches, few_shot = self.task_inputs(task)
+
+    def unroll(theta, state):
+      return self.inner_loop.scored_unroll(
+          task.model, state, batches, few_shot, task.task.num_classes,
+          theta=[tf.constant(t) for t in theta])
+
+    result = self.pes.task_gradient(unroll, self.inner_loop.theta(),
+                                    task.state, task.carry, task.rng)
+    return TaskGradient(
+        result.loss, [tf.constant(g) for g in result.gradients],
+        result.state, result.finite, task.unrolls_done, result.accuracy,
+        carry=result.carry)
+
   def compute_gradients(self, tasks):
     """A :class:`TaskGradient` for each of ``tasks``, in order: one after
     another, or with :attr:`batch_tasks` the tasks of one shape as one
     computation (:func:`batched_tasks.task_gradients`, which recomputes a
-    non-finite group task by task to drop exactly the offending tasks)."""
+    non-finite group task by task to drop exactly the offending tasks).
+    PES estimates run one after another."""
+    if self.estimator == 'pes':
+      return [self.pes_task_gradient(task) for task in tasks]
     if not self.batch_tasks:
       return [self.task_gradient(task) for task in tasks]
     return batched_tasks.task_gradients(
@@ -364,6 +376,7 @@ class MetaTrainer:
         ended.add(id(task))  # Reset: a fresh task takes its place.
         continue
       task.state = result.state
+      task.carry = result.carry
       task.unrolls_done += 1
       if task.finished:
         ended.add(id(task))

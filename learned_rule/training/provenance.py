@@ -42,13 +42,16 @@ def meta_training_range(distribution, rule_config):
   }
 
 
-def export_metadata(step, seed, training_range, started_from=None):
+def export_metadata(step, seed, training_range, started_from=None,
+                    cpu_seconds=0.0):
   """The provenance stored with an export of θ at ``step``.
 
   ``started_from`` (``warm_start.WarmStart.provenance()``) is recorded for
-  a run that started from an earlier rule's θ.
+  a run that started from an earlier rule's θ; ``cpu_seconds`` is the
+  process CPU time the run spent to reach ``step`` (this run's only).
   """
   metadata = {'step': int(step), 'seed': int(seed),
+              'cpu_seconds': round(float(cpu_seconds), 1),
               'git_revision': package_info.git_revision(),
               'config': gin.operative_config_str(),
               'meta_training': training_range}

@@ -28,6 +28,12 @@ class Schedule:
     max_minutes: Wall-clock budget of the call, counted from its start;
       when it is spent the run checkpoints, exports and stops (a later call
       resumes it). None: no budget.
+    max_cpu_minutes: Budget of the whole run in process CPU time (all
+      threads, start-up and compilation included), summed over every call
+      that resumed it (checkpoints record it): when it is spent the run
+      checkpoints, exports and stops. Runs compared "at equal compute" on
+      a shared machine get equal budgets of this, not of wall clock.
+      None: no budget.
   """
 
   checkpoint_every_steps: int = 50
@@ -38,6 +44,7 @@ class Schedule:
   filters_every_steps: int = 50
   evaluate_every_steps: int = 0
   max_minutes: Optional[float] = None
+  max_cpu_minutes: Optional[float] = None
 
   def __post_init__(self):
     for name in ('checkpoint_every_steps', 'keep_checkpoints',
@@ -51,12 +58,20 @@ class Schedule:
     if not self.checkpoint_every_minutes > 0:
       raise ValueError(f'`checkpoint_every_minutes` must be > 0, got '
                        f'{self.checkpoint_every_minutes}.')
-    if self.max_minutes is not None and not self.max_minutes > 0:
-      raise ValueError(f'`max_minutes` must be > 0, got {self.max_minutes}.')
+    for name in ('max_minutes', 'max_cpu_minutes'):
+      value = getattr(self, name)
+      if value is not None and not value > 0:
+        raise ValueError(f'`{name}` must be > 0, got {value}.')
 
   def deadline(self, start):
     """The monotonic time at which the budget is spent, or None."""
     return None if self.max_minutes is None else start + 60 * self.max_minutes
+
+  def cpu_spent(self, cpu_seconds):
+    """Whether a run that used ``cpu_seconds`` of process CPU time in all
+    has spent :attr:`max_cpu_minutes`."""
+    return (self.max_cpu_minutes is not None and
+            cpu_seconds >= 60 * self.max_cpu_minutes)
 
 
 class Periodic:

@@ -1,10 +1,13 @@
 """The tasks in flight of meta-training, and their place in a checkpoint.
 
 A task in flight carries its base model's state from truncation to
-truncation (spec §6.1). A checkpoint keeps each one's state arrays as
-``task/{w}/{i}`` and, under the metadata's 'workers', its task, its
-unrolls done and its batch RNG, so that a resumed run draws exactly what
-the uninterrupted one would.
+truncation (spec §6.1), and under PES the estimator's carry too (the
+negative branch's state and the accumulated perturbation,
+:class:`learned_rule.training.pes.PESCarry`). A checkpoint keeps each
+one's state arrays as ``task/{w}/{i}``, its carry's as
+``task/{w}/negative/{i}`` and ``task/{w}/accumulator/{i}``, and, under
+the metadata's 'workers', its task, its unrolls done and its batch RNG, so
+that a resumed run draws exactly what the uninterrupted one would.
 """
 
 import dataclasses
@@ -14,6 +17,7 @@ import tensorflow as tf
 
 from learned_rule import base_model
 from learned_rule import tasks as tasks_lib
+from learned_rule.training import pes
 
 
 @dataclasses.dataclass(eq=False)
@@ -28,6 +32,7 @@ class TaskInFlight:
   state: object
   rng: np.random.Generator
   unrolls_done: int = 0
+  carry: object = None  # The estimator's (pes.PESCarry), None for TBPTT.
 
   @property
   def finished(self):
@@ -53,10 +58,16 @@ def to_checkpoint(in_flight):
   arrays, records = {}, []
   for w, task in enumerate(in_flight):
     for i, value in enumerate(tf.nest.flatten(task.state)):
-      arrays[f'task/{w}/{i}'] = value.numpy()
+      arrays[f'task/{w}/{i}'] = np.asarray(value)
+    if task.carry is not None:
+      for i, value in enumerate(tf.nest.flatten(task.carry.negative_state)):
+        arrays[f'task/{w}/negative/{i}'] = np.asarray(value)
+      for i, value in enumerate(task.carry.accumulator):
+        arrays[f'task/{w}/accumulator/{i}'] = np.asarray(value)
     records.append({'task': dataclasses.asdict(task.task),
                     'unrolls_done': task.unrolls_done,
-                    'rng': task.rng.bit_generator.state})
+                    'rng': task.rng.bit_generator.state,
+                    'carry': task.carry is not None})
   return arrays, records
 
 
@@ -74,9 +85,21 @@ def from_checkpoint(arrays, records, model_for, memory_size):
     model = model_for(task)
     template = base_model.initial_state(model.input_dim, task.widths, 0,
                                         memory_size=memory_size)
-    flat = [tf.constant(arrays[f'task/{w}/{i}'])
-            for i in range(len(tf.nest.flatten(template)))]
+    leaves = len(tf.nest.flatten(template))
+
+    def state(prefix, template=template, leaves=leaves):
+      return tf.nest.pack_sequence_as(
+          template, [tf.constant(arrays[f'{prefix}{i}'])
+                     for i in range(leaves)])
+
+    carry = None
+    if record.get('carry'):  # Absent from checkpoints of 0.2.0.
+      count = sum(name.startswith(f'task/{w}/accumulator/')
+                  for name in arrays)
+      carry = pes.PESCarry(
+          state(f'task/{w}/negative/'),
+          [arrays[f'task/{w}/accumulator/{i}'] for i in range(count)])
     in_flight.append(TaskInFlight(
-        task, model, tf.nest.pack_sequence_as(template, flat),
-        rng_from_state(record['rng']), record['unrolls_done']))
+        task, model, state(f'task/{w}/'), rng_from_state(record['rng']),
+        record['unrolls_done'], carry))
   return in_flight

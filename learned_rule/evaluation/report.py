@@ -13,19 +13,19 @@ import os
 
 from absl import logging
 
-from learned_rule import atomic_files
-from learned_rule import file_io
-from learned_rule import hparams
+from learned_rule.storage import atomic_files
+from learned_rule.storage import file_io
+from learned_rule.reporting import hparams
 from learned_rule import package_info
-from learned_rule import run_dirs
+from learned_rule.storage import run_dirs
 from learned_rule.evaluation import cell_store
 from learned_rule.evaluation import measurement
-from learned_rule.evaluation import method_names
-from learned_rule.evaluation import plots
-from learned_rule.evaluation import published
-from learned_rule.evaluation import results
+from learned_rule.reporting import method_names
+from learned_rule.reporting import plots
+from learned_rule.reporting import published
+from learned_rule.reporting import results
 
-# Columns of the HParams dashboard (learned_rule/hparams.py).
+# Columns of the HParams dashboard (learned_rule/reporting/hparams.py).
 DASHBOARD_SETTINGS = ('evaluation', 'rule', 'dataset', 'architecture',
                       'method', 'depth', 'activation', 'seeds')
 DASHBOARD_METRICS = ('ridge_accuracy', 'logistic_accuracy')
@@ -82,12 +82,21 @@ class ReportWriter:
             'seeds': list(self.config.seeds),
             'compute_note': self.compute_note()}
 
-  def claims(self, datasets):
-    """The paper's claims, Fig. 4 read on this run's image and text data.
+  def meta_training_datasets(self):
+    """The datasets the rule meta-trained on, as its export records them
+    (``training/provenance.py``); None where not recorded."""
+    recorded = (self.source.training.get('meta_training') or {}).get(
+        'datasets')
+    return None if recorded is None else list(recorded)
 
-    Every image and text dataset of this run is read, the paper's or not;
-    the measurements name them.
-    Fig. 5 left asks about architectures beyond the rule's own
+  def claims(self, datasets):
+    """The paper's claims, read on this run's image and text data.
+
+    Every image and text dataset of this run is read; each claim counts
+    those its :class:`published.DataScope` allows (the paper's data, or
+    stand-ins for a kind of data, never data the rule meta-trained on
+    where the claim is about held-out data) and reports the others for
+    information. Fig. 5 left asks about architectures beyond the rule's own
     meta-training range, read from its export (the paper's otherwise).
     """
     by_modality = {'image': [], 'text': []}
@@ -99,7 +108,8 @@ class ReportWriter:
     return published.build_claims(
         image_datasets=by_modality['image'],
         text_datasets=by_modality['text'],
-        meta_train_max_depth=depth, meta_train_max_width=width)
+        meta_train_max_depth=depth, meta_train_max_width=width,
+        meta_training_datasets=self.meta_training_datasets())
 
   def write(self, datasets):
     """results.json, results.md and plots from the finished cells.

@@ -12,13 +12,14 @@ input permutation), so at step 0 they are the same features.
 """
 
 import math
+import weakref
 
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import base_model as base_model_lib
-from learned_rule import inner_loop as inner_loop_lib
-from learned_rule.evaluation import method_names
+from learned_rule.model import base_model as base_model_lib
+from learned_rule.unroll import inner_loop as inner_loop_lib
+from learned_rule.reporting import method_names
 from learned_rule.evaluation import protocol
 
 # Longest unroll compiled at once (ours): bounds the batches a while-loop
@@ -62,15 +63,39 @@ def unroll_pieces(length, max_unroll=MAX_UNROLL, piece=None):
   return [max_unroll] * full + ([remainder] if remainder else [])
 
 
-class _BaseModelState:
-  """A base model and its state nest φ, plus a compiled feature function."""
+# Compiled feature functions, per rule (held while the rule lives, as
+# inner_loop.cached holds its unrolls) and base-model architecture.
+_FEATURE_FUNCTIONS = weakref.WeakKeyDictionary()
 
-  def __init__(self, model, state):
+
+def feature_function(rule, model):
+  """The compiled ``(state, inputs [N, D]) → features`` of ``model``'s
+  architecture, shared by every seed and method of ``rule``.
+
+  ``stateless_call`` runs the model it closes over on the variables of the
+  ``state`` argument, so the first model of an architecture
+  (:attr:`BaseMLP.signature`) serves all of them; the input signature
+  leaves the number of examples open. One trace per architecture, where a
+  function per state retraced for every seed.
+  """
+  functions = _FEATURE_FUNCTIONS.setdefault(rule, {})
+  if model.signature not in functions:
+    functions[model.signature] = tf.function(
+        lambda state, inputs: model.functional_forward(state, inputs)[1][-1],
+        input_signature=(model.state_spec(), tf.TensorSpec(
+            [None, model.input_dim], model.compute_dtype)),
+        autograph=False)
+  return functions[model.signature]
+
+
+class _BaseModelState:
+  """A base model, its state nest φ and its architecture's compiled
+  feature function (:func:`feature_function`)."""
+
+  def __init__(self, model, state, features):
     self.model = model
     self.state = state
-    self.features = tf.function(
-        lambda state, inputs: model.functional_forward(state, inputs)[1][-1],
-        autograph=False)
+    self.features = features
 
 
 class RuleMethod(protocol.UnsupervisedMethod):
@@ -106,7 +131,8 @@ class RuleMethod(protocol.UnsupervisedMethod):
   def start(self, setting):
     model = self.build_model(setting)
     self._piece = common_piece(setting.steps)
-    return _BaseModelState(model, model.initial_state(setting.seed))
+    return _BaseModelState(model, model.initial_state(setting.seed),
+                           feature_function(self.rule, model))
 
   def train(self, state, batches):
     loop = inner_loop_lib.cached(self.rule, self.jit_compile)

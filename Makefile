@@ -11,7 +11,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup offline-data fonts prepare-data test wheel-check demo demo-apply \
     transfer-offline ablation-offline sweeps-offline benchmark \
-    benchmark-xla-gradient chaos clean distclean
+    benchmark-xla-gradient chaos build-files long-run long-run-save clean \
+    distclean
 
 setup: $(STAMP)
 
@@ -25,7 +26,7 @@ $(STAMP): setup.py | $(VENV)/bin/python
 	touch $@
 
 # Offline data (DESIGN.md §5): Debian's Fashion-MNIST archives, from which
-# tests/test_prepare_data.py builds the TFDS dataset (into temporary
+# tests/data/test_prepare_data.py builds the TFDS dataset (into temporary
 # directories; nothing is prepared here). Installs with apt-get where we are
 # root; `apt-get update` runs first only if apt does not know the package.
 FASHION_MNIST_DEB := dataset-fashion-mnist
@@ -155,29 +156,64 @@ sweeps-offline: prepare-data
 	      --root_dir=$(RESULTS_DIR)/$$sweep \
 	      --gin_file=sweeps/$${sweep}_offline.gin || exit 1; \
 	done
+# The long meta-training run of the recipe that won the comparison of
+# docs/recipes.md, in resumable slices. Its newest checkpoint (θ, Adam's
+# slots, the tasks in flight), θ-init, config and TensorBoard events are
+# committed in long_run/, so that any machine goes on with it: `make
+# long-run` copies them into LONG_RUN_DIR where that holds no checkpoint
+# yet, then meta-trains for one slice of LONG_RUN_MINUTES with the held-out
+# curve every 100 θ updates; `make long-run-save` puts the newest complete
+# checkpoint back into long_run/, to be committed.
+LONG_RUN_RECIPE := $(shell cat long_run/RECIPE 2>/dev/null)
+LONG_RUN_DIR ?= runs/long_run
+LONG_RUN_MINUTES ?= 60
+long-run: prepare-data
+	@if [ ! -d $(LONG_RUN_DIR)/ckpt ]; then \
+	  mkdir -p $(LONG_RUN_DIR) && cp -r long_run/run/. $(LONG_RUN_DIR)/; fi
+	$(VENV)/bin/python bin/meta_train.py --root_dir=$(LONG_RUN_DIR) \
+	    --gin_file=meta_train/recipes/$(LONG_RUN_RECIPE).gin \
+	    --max_minutes=$(LONG_RUN_MINUTES) --evaluate_every_steps=100 \
+	    --checkpoint_every_steps=25 --export_every_steps=100 \
+	    --filters_every_steps=0
+long-run-save:
+	@latest=$$(ls -d $(LONG_RUN_DIR)/ckpt/ckpt-*/ 2>/dev/null | \
+	  while read d; do [ -f $$d/COMPLETE ] && echo $$d; done | sort | tail -1); \
+	if [ -z "$$latest" ]; then echo "long-run-save: no complete checkpoint" \
+	  "in $(LONG_RUN_DIR)"; exit 1; fi; \
+	rm -rf long_run/run && mkdir -p long_run/run/ckpt && \
+	cp -r $$latest long_run/run/ckpt/ && \
+	cp -r $(LONG_RUN_DIR)/export_init $(LONG_RUN_DIR)/config.gin \
+	  $(LONG_RUN_DIR)/summaries long_run/run/ && \
+	echo "long-run-save: $$latest -> long_run/run/ckpt/"
+
 # The rule step against a dense matmul and SGD, meta-gradients at k = 8, 16
 # and 128 (recompute on: the meta-trainer's setting), the targets as ratios
-# of one run (benchmarks/results/inner_step.json), and the profile by op
+# of one run (results/benchmarks/inner_step.json), and the profile by op
 # class (profile_step.json). The XLA meta-gradient compiles for minutes:
 # `make benchmark-xla-gradient` measures it apart.
 benchmark: setup
-	$(VENV)/bin/python benchmarks/inner_step.py --configs=paper,cpu \
+	$(VENV)/bin/python -m benchmarks.inner_step --configs=paper,cpu \
 	    --gradient_configs=cpu --gradient_steps=8,16,128 \
 	    --gradient_recompute=on --gradient_repeats=5 --skip_xla_gradient
-	$(VENV)/bin/python benchmarks/profile_step.py
+	$(VENV)/bin/python -m benchmarks.profile_step
 benchmark-xla-gradient: setup
-	$(VENV)/bin/python benchmarks/inner_step.py --configs=cpu \
+	$(VENV)/bin/python -m benchmarks.inner_step --configs=cpu \
 	    --gradient_configs=cpu --gradient_steps=16 \
-	    --output_json=benchmarks/results/inner_step_xla_gradient.json
+	    --output_json=results/benchmarks/inner_step_xla_gradient.json
 
-# The reliability campaign (benchmarks/chaos.py): SIGKILLs of meta-training
+# The reliability campaign (reliability/campaign.py): SIGKILLs of meta-training
 # and of the evaluations, full disks, bad input; about 20 minutes on 2
-# cores, and not part of `make test`. Its table, benchmarks/results/chaos.md,
+# cores, and not part of `make test`. Its table, results/reliability/chaos.md,
 # is the README's.
 chaos: prepare-data
-	$(VENV)/bin/python benchmarks/chaos.py \
-	    --output_json=benchmarks/results/chaos.json \
-	    --output_markdown=benchmarks/results/chaos.md
+	$(VENV)/bin/python -m reliability.campaign \
+	    --output_json=results/reliability/chaos.json \
+	    --output_markdown=results/reliability/chaos.md
+
+# The BUILD file of every package, written from the imports of its files
+# (tools/build_files.py); run it after adding or moving a file.
+build-files: setup
+	$(VENV)/bin/python -m tools.build_files
 
 # `make bazel-test`: BUILD built and its core tests run by Bazel, offline.
 include bazel.mk

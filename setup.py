@@ -25,10 +25,15 @@ setuptools.setup(
     description=('Meta-learned unsupervised update rules for representation '
                  'learning (ICLR 2019), in TensorFlow 2 and Keras 3.'),
     packages=setuptools.find_packages(
-        include=['learned_rule', 'learned_rule.*']),
-    # Gin configs that ship inside the package, at any depth, and the
-    # shipped rules (learned_rule.rules), every file of them.
-    package_data={'learned_rule': ['*.gin', '**/*.gin', 'rules/**/*']},
+        include=['learned_rule', 'learned_rule.*']) + [
+            'learned_rule.gin_configs'],
+    # The top-level gin_configs/ ships inside the package under the same
+    # names (learned_rule/configuration.py finds it in both places).
+    package_dir={'learned_rule.gin_configs': 'gin_configs'},
+    # The gin configs at any depth, and the shipped rules
+    # (learned_rule.rules), every file of them.
+    package_data={'learned_rule': ['rules/**/*'],
+                  'learned_rule.gin_configs': ['*.gin', '**/*.gin']},
     license='Apache-2.0',
     python_requires='>=3.10',
     install_requires=[
@@ -46,7 +51,7 @@ setuptools.setup(
         'Pillow',
         'matplotlib',
         'tqdm',  # Progress bars (learned_rule/progress.py).
-        # The HParams dashboard's summaries (learned_rule/hparams.py); its
+        # The HParams dashboard's summaries (learned_rule/reporting/hparams.py); its
         # event reader also checks the summaries in the tests.
         'tensorboard>=2.21,<2.22',
     ],

@@ -20,7 +20,7 @@ export TF_CPP_MIN_LOG_LEVEL=2
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader \
     | tee "$OUT/device.txt"
 
-"$PYTHON" benchmarks/meta_train_throughput.py \
+"$PYTHON" -m benchmarks.meta_train_throughput \
     --executions=sequential,batched,coordinator --num_steps=30 \
     --output_json="$OUT/meta_train_throughput.json"
 
@@ -35,7 +35,7 @@ fi
     --xla_gradient --max_minutes=5 --filters_every_steps=0 \
     --checkpoint_every_minutes=5 --export_every_steps=100000
 
-"$PYTHON" benchmarks/meta_train_throughput.py --executions= \
+"$PYTHON" -m benchmarks.meta_train_throughput --executions= \
     --report_run="$OUT/paper_run" --report_datasets="$datasets" \
     --output_json="$OUT/gpu_check.json"
 echo "Results in $OUT"

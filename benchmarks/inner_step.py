@@ -34,10 +34,10 @@ after every measurement, so a run stopped early keeps what it measured.
 
 Regenerate (from the repository root):
 
-  .venv/bin/python benchmarks/inner_step.py              # everything
-  .venv/bin/python benchmarks/inner_step.py --quick      # ~2-3 min smoke run
-  .venv/bin/python benchmarks/inner_step.py --gradient_configs=cpu
-  .venv/bin/python benchmarks/inner_step.py --report_from=PATH  # tables only
+  .venv/bin/python -m benchmarks.inner_step              # everything
+  .venv/bin/python -m benchmarks.inner_step --quick      # ~2-3 min smoke run
+  .venv/bin/python -m benchmarks.inner_step --gradient_configs=cpu
+  .venv/bin/python -m benchmarks.inner_step --report_from=PATH  # tables only
 
 Reference: paper_spec.md §10 (compute cost), DESIGN.md §6.
 """
@@ -51,18 +51,18 @@ import time
 from absl import app
 from absl import flags
 
-from inner_step_lib import benches
-from inner_step_lib import machine
-from inner_step_lib import meta_gradient
-from inner_step_lib import report
-from inner_step_lib import steps as steps_lib
-from inner_step_lib import targets as targets_lib
-from inner_step_lib import timing
-from learned_rule import atomic_files
+from benchmarks.inner_step_lib import benches
+from benchmarks.inner_step_lib import machine
+from benchmarks.inner_step_lib import meta_gradient
+from benchmarks.inner_step_lib import report
+from benchmarks.inner_step_lib import steps as steps_lib
+from benchmarks.inner_step_lib import targets as targets_lib
+from benchmarks.inner_step_lib import timing
+from learned_rule.storage import atomic_files
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string('output_json', 'benchmarks/results/inner_step.json',
+flags.DEFINE_string('output_json', 'results/benchmarks/inner_step.json',
                     'Where to write all numbers and the machine info.')
 flags.DEFINE_list('configs', ['paper', 'cpu'],
                   'Configurations to measure: paper, cpu.')
@@ -119,13 +119,14 @@ def _run_subprocess(spec, timeout_s, repeats):
   env['PYTHONPATH'] = os.pathsep.join(
       [root] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
   env.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  command = [sys.executable, os.path.abspath(__file__),
+  command = [sys.executable, '-m', 'benchmarks.inner_step',
              f'--measure_one={spec}', f'--seed={FLAGS.seed}',
              f'--gradient_repeats={repeats}',
              f'--gradient_time_budget_s={FLAGS.gradient_time_budget_s}']
   start = time.perf_counter()
   try:
     done = subprocess.run(command, capture_output=True, text=True, env=env,
+                          cwd=root,
                           timeout=timeout_s, check=False)
   except subprocess.TimeoutExpired:
     return {'status': 'timeout', 'timeout_s': timeout_s}

@@ -24,10 +24,11 @@ the drift in the machine's load between separate runs.
 (a)–(c) run ``bin/meta_train.py`` on ``meta_train/cpu.gin`` and read the
 wall times of the ``meta_loss`` summaries after a warm-up. Example:
 
-  python benchmarks/meta_train_throughput.py --num_steps=40 \
-      --output_json=benchmarks/results/meta_train_throughput.json
+  python -m benchmarks.meta_train_throughput --num_steps=40 \
+      --output_json=results/benchmarks/meta_train_throughput.json
 """
 
+import datetime
 import json
 import os
 import subprocess
@@ -38,10 +39,10 @@ import time
 from absl import app
 from absl import flags
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
+from learned_rule import package_info
+from learned_rule.storage import run_dirs
 
-from learned_rule import run_dirs  # pylint: disable=g-import-not-at-top,wrong-import-position
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 flags.DEFINE_string('gin_file', 'meta_train/cpu.gin', 'Meta-training config.')
 flags.DEFINE_integer('num_steps', 40, 'θ updates per execution.')
@@ -181,7 +182,7 @@ def in_process():
   from learned_rule import configuration  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import held_out  # pylint: disable=g-import-not-at-top,unused-import
   from learned_rule.training import loop  # pylint: disable=g-import-not-at-top,unused-import
-  from meta_train_throughput_lib import batched  # pylint: disable=g-import-not-at-top
+  from benchmarks.meta_train_throughput_lib import batched  # pylint: disable=g-import-not-at-top
   configuration.parse_gin([FLAGS.gin_file], [])
   found = batched.compare(
       steps=FLAGS.in_process_steps, warmup=2, rounds=4,
@@ -214,7 +215,11 @@ def main(argv):
       with open(FLAGS.output_json, 'w', encoding='utf-8') as stream:
         json.dump(results, stream, indent=1)
     return
-  results = {'gin_file': FLAGS.gin_file, 'cpu_count': os.cpu_count()}
+  results = {**package_info.stamp(),
+             'date': datetime.datetime.now(datetime.timezone.utc).isoformat(),
+             'command': ' '.join(['python -m benchmarks.meta_train_throughput']
+                                 + sys.argv[1:]),
+             'gin_file': FLAGS.gin_file, 'cpu_count': os.cpu_count()}
   if set(FLAGS.executions) & {'sequential', 'batched', 'cluster'}:
     results.update(num_steps=FLAGS.num_steps,
                    warmup_steps=FLAGS.warmup_steps)

@@ -19,8 +19,8 @@ Three programs are profiled, each after a warm-up call:
 Shares are of the summed self time of all compute threads (thread time,
 not wall time). Regenerate (from the repository root):
 
-  .venv/bin/python benchmarks/profile_step.py
-  .venv/bin/python benchmarks/profile_step.py --report_from=PATH
+  .venv/bin/python -m benchmarks.profile_step
+  .venv/bin/python -m benchmarks.profile_step --report_from=PATH
 
 Reference: paper_spec.md §10 (compute cost), DESIGN.md §6.
 """
@@ -31,16 +31,16 @@ import time
 from absl import app
 from absl import flags
 
-from inner_step_lib import benches
-from inner_step_lib import machine
-from inner_step_lib import op_profile
-from inner_step_lib import report
-from learned_rule import atomic_files
-from learned_rule import inner_loop
+from benchmarks.inner_step_lib import benches
+from benchmarks.inner_step_lib import machine
+from benchmarks.inner_step_lib import op_profile
+from benchmarks.inner_step_lib import report
+from learned_rule.storage import atomic_files
+from learned_rule.unroll import inner_loop
 
 FLAGS = flags.FLAGS
 
-flags.DEFINE_string('output_json', 'benchmarks/results/profile_step.json',
+flags.DEFINE_string('output_json', 'results/benchmarks/profile_step.json',
                     'Where to write the profile.')
 flags.DEFINE_enum('config', 'paper', sorted(benches.BENCHES),
                   'Configuration to profile.')

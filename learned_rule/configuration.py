@@ -18,10 +18,23 @@ import gin
 
 from learned_rule import suggestions
 
-# Directory of the gin files that ship with the package (package data, so
-# that an installed wheel finds them by name too).
-GIN_CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                              'gin_configs')
+
+
+def _gin_config_dir():
+  """The directory of the gin files that ship: ``gin_configs/`` at the top
+  of a checkout, or ``gin_configs/`` where a wheel put it (the
+  same files under the same names, setup.py)."""
+  package = os.path.dirname(os.path.abspath(__file__))
+  for directory in (os.path.join(os.path.dirname(package), 'gin_configs'),
+                    os.path.join(package, 'gin_configs')):
+    if os.path.isdir(os.path.join(directory, 'meta_train')):
+      return directory
+  raise FileNotFoundError(
+      f'The gin configs of learned_rule are missing: neither gin_configs/ '
+      f'beside {package} nor inside it. Reinstall the package.')
+
+
+GIN_CONFIG_DIR = _gin_config_dir()
 
 
 class ConfigError(ValueError):
@@ -72,7 +85,7 @@ def shipped_gin_files():
 
 
 def resolve_gin_file(path):
-  """Finds ``path`` as given or relative to ``learned_rule/gin_configs/``.
+  """Finds ``path`` as given or relative to ``gin_configs/``.
 
   Raises:
     ConfigError: Neither exists; names the package's closest files.

@@ -19,7 +19,7 @@ An exported rule is self-contained: a process that never imports
 
 Widths, batch size and input size are dynamic; one concrete function is
 traced per depth in ``depths``. ``activation`` is a string tensor naming any
-of :data:`learned_rule.activations.ACTIVATIONS`.
+of :data:`learned_rule.model.activations.ACTIVATIONS`.
 
 :func:`load_rule` brings an export back into the package as an
 :class:`UnsupervisedUpdate` for further training or evaluation, and says
@@ -31,13 +31,13 @@ import os
 
 import tensorflow as tf
 
-from learned_rule import activations as activations_lib
-from learned_rule import atomic_files
-from learned_rule import base_model
-from learned_rule import file_io
+from learned_rule.model import activations as activations_lib
+from learned_rule.storage import atomic_files
+from learned_rule.model import base_model
+from learned_rule.storage import file_io
 from learned_rule import version
-from learned_rule.rule import config as config_lib
-from learned_rule.rule import rule as rule_lib
+from learned_rule.update_rule import config as config_lib
+from learned_rule.update_rule import rule as rule_lib
 
 # Version of the layout below; bump on any incompatible change.
 FORMAT_VERSION = 1
@@ -174,7 +174,7 @@ def export_rule(rule, directory, metadata=None, depths=DEFAULT_DEPTHS):
   """Writes ``rule`` as a SavedModel to ``directory``, atomically.
 
   The SavedModel is written to a temporary sibling and renamed into place
-  (:func:`learned_rule.atomic_files.replacing_directory`): ``directory``
+  (:func:`learned_rule.storage.atomic_files.replacing_directory`): ``directory``
   holds the previous or the new complete export, except for the instant
   between two renames; if the second rename fails, the previous export is
   put back. On a filesystem without one-step directory renames (object

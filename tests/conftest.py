@@ -14,11 +14,8 @@ import tempfile
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 os.environ['CUDA_VISIBLE_DEVICES'] = ''
 
-# Lets the tests import the package from a source checkout that was not
-# installed (equivalent to PYTHONPATH=.).
-_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _REPO_ROOT not in sys.path:
-  sys.path.insert(0, _REPO_ROOT)
+# The repository root, for tests that run its binaries or read its files.
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # TFDS leaves an empty temporary directory behind per builder it inspects;
 # every temporary file of a test run goes to one directory removed at exit.
@@ -54,7 +51,7 @@ def run_repo_binary(name, *args, timeout=600, **environment):
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='3', CUDA_VISIBLE_DEVICES='',
              **environment)
   return subprocess.run(
-      [sys.executable, os.path.join(_REPO_ROOT, 'bin', f'{name}.py'),
+      [sys.executable, os.path.join(REPO_ROOT, 'bin', f'{name}.py'),
        *[str(arg) for arg in args]],
       capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
@@ -76,7 +73,7 @@ def tiny_meta_run(tmp_path_factory):
   as that file says (2 steps), deterministic; treat it as read-only.
 
   Its tasks run one after another: at these sizes, tracing the batched step
-  costs more than it saves (tests/test_batched_tasks.py covers that path).
+  costs more than it saves (tests/training/test_batched_tasks.py covers that path).
   """
   root = tmp_path_factory.mktemp('tiny_meta_run') / 'run'
   result = run_repo_binary('meta_train', f'--root_dir={root}',

@@ -4,7 +4,7 @@ The test files are pytest modules without a ``__main__`` block, so a py_test
 runs this file with its test file as the first argument (``args`` in BUILD);
 any further arguments go to pytest. It also works from a checkout:
 
-    python tests/pytest_main.py tests/test_rule_config.py -k merge
+    python tests/pytest_main.py tests/update_rule/test_rule_config.py -k merge
 
 Under ``bazel test``, pytest writes its JUnit XML where Bazel asks
 (``$XML_OUTPUT_FILE``), so Bazel reports each test case, and
@@ -21,7 +21,7 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def main(argv):
   if len(argv) < 2:
-    sys.exit(f'usage: {argv[0]} tests/test_<name>.py [pytest arguments]')
+    sys.exit(f'usage: {argv[0]} tests/<package>/test_<name>.py [pytest arguments]')
   test_file = argv[1]
   if not os.path.isabs(test_file) and not os.path.exists(test_file):
     test_file = os.path.join(_REPO_ROOT, test_file)

@@ -13,20 +13,17 @@ import sys
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 os.environ['CUDA_VISIBLE_DEVICES'] = ''
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import numpy as np
 import tensorflow as tf
 
 from learned_rule import configuration
-from learned_rule import task_distribution
-from learned_rule import tasks as tasks_lib
+from learned_rule.tasks import distribution as task_distribution
+from learned_rule.tasks import task as tasks_lib
 from learned_rule.cluster import servers
 from learned_rule.evaluation import held_out  # pylint: disable=unused-import
-from learned_rule.rule import config as config_lib
-from learned_rule.rule import rule as rule_lib
+from learned_rule.update_rule import config as config_lib
+from learned_rule.update_rule import rule as rule_lib
 from learned_rule.training import loop  # pylint: disable=unused-import
 from learned_rule.training import meta_trainer
 from learned_rule.training import parameter_server

@@ -20,12 +20,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from learned_rule import base_model
+from learned_rule.model import base_model
 from learned_rule import export
-from learned_rule import inner_loop
+from learned_rule.unroll import inner_loop
 from learned_rule import version
-from learned_rule.rule import config as config_lib
-from learned_rule.rule import rule as rule_lib
+from learned_rule.update_rule import config as config_lib
+from learned_rule.update_rule import rule as rule_lib
 
 DEPTHS = (2, 3)
 INPUT_DIM = 7

@@ -10,26 +10,24 @@ import pytest
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), 'learned_rule')
 
-# Module-name prefixes, lowest layer first.
+# The layers, lowest first: each is a set of folders (sub-packages) of
+# learned_rule, plus the few modules that stay at its root. A module may
+# import its own layer and those below it.
 LAYERS = (
-    ('learned_rule.version', 'learned_rule.atomic_files',
-     'learned_rule.file_io', 'learned_rule.progress', 'learned_rule.run_dirs',
-     'learned_rule.activations', 'learned_rule.configuration',
-     'learned_rule.cluster', 'learned_rule.compiled_recompute',
-     'learned_rule.console_scripts', 'learned_rule.package_info',
-     'learned_rule.hparams', 'learned_rule.run_lock',
-     'learned_rule.suggestions'),
-    ('learned_rule.data',),
-    ('learned_rule.rule', 'learned_rule.base_model', 'learned_rule.local_dense',
-     'learned_rule.meta_objective', 'learned_rule.resources'),
-    ('learned_rule.inner_loop', 'learned_rule.batched_loop',
-     'learned_rule.tasks', 'learned_rule.export',
-     'learned_rule.paper_checkpoint',
-     'learned_rule.task_checks', 'learned_rule.task_distribution'),
-    ('learned_rule.training', 'learned_rule.evaluation', 'learned_rule.rules',
-     'learned_rule.keras_layers'),
-    ('learned_rule.cli',),
+    {'folders': ('storage', 'cluster'),
+     'root': ('version', 'console_scripts', 'package_info', 'suggestions',
+              'configuration', 'progress')},
+    {'folders': ('data', 'reporting'), 'root': ()},
+    {'folders': ('model', 'update_rule'), 'root': ('meta_objective',)},
+    {'folders': ('unroll', 'tasks'), 'root': ('export',)},
+    {'folders': ('training', 'evaluation', 'rules', 'keras_layers'),
+     'root': ()},
+    {'folders': ('cli',), 'root': ()},
 )
+ROOT_MODULES = tuple(f'learned_rule.{name}' for layer in LAYERS
+                     for name in layer['root'])
+FOLDERS = tuple(f'learned_rule.{name}' for layer in LAYERS
+                for name in layer['folders'])
 # Side by side in one layer, never importing each other.
 SEPARATE = (('learned_rule.training', 'learned_rule.evaluation'),)
 
@@ -39,7 +37,9 @@ def _matches(name, prefix):
 
 
 def layer_of(name):
-  for index, prefixes in enumerate(LAYERS):
+  for index, layer in enumerate(LAYERS):
+    prefixes = [f'learned_rule.{entry}' for entry in
+                layer['folders'] + layer['root']]
     if any(_matches(name, prefix) for prefix in prefixes):
       return index
   return None
@@ -76,6 +76,31 @@ def test_every_module_has_a_layer():
           layer_of(name) is None] == []
 
 
+def test_modules_live_in_folders_but_for_a_few_at_the_root():
+  # A new module goes into the folder of its layer; the root keeps only
+  # the modules named in LAYERS.
+  loose = [name for name, _ in MODULES if name.count('.') == 1 and
+           name not in ROOT_MODULES and name not in FOLDERS]
+  assert loose == []
+  assert len(ROOT_MODULES) <= 8
+
+
+def test_every_folder_is_a_package_with_a_layer():
+  folders = sorted(entry.name for entry in os.scandir(PACKAGE)
+                   if entry.is_dir() and entry.name not in (
+                       '__pycache__',) and
+                   os.path.exists(os.path.join(entry.path, '__init__.py')))
+  assert folders == sorted(name.split('.')[1] for name in FOLDERS)
+
+
+def test_reporting_imports_neither_evaluation_nor_training():
+  for name, path in MODULES:
+    if _matches(name, 'learned_rule.reporting'):
+      assert not [imported for imported in imports_of(path) if any(
+          _matches(imported, f'learned_rule.{layer}')
+          for layer in ('evaluation', 'training'))], name
+
+
 @pytest.mark.parametrize('name, path', MODULES, ids=[n for n, _ in MODULES])
 def test_imports_respect_the_layers(name, path):
   own = layer_of(name)
@@ -103,3 +128,4 @@ def test_the_checker_sees_a_violation(tmp_path):
       'learned_rule.training.loop')
   assert layer_of('learned_rule.data.sampling') < layer_of(
       'learned_rule.meta_objective')
+  assert layer_of('learned_rule.loose_module') is None

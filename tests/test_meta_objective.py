@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from learned_rule import base_model
+from learned_rule.model import base_model
 from learned_rule import meta_objective
 from learned_rule.data import few_shot
 

@@ -40,18 +40,15 @@ def wheel(tmp_path_factory):
   return names, dict(scripts['console_scripts'])
 
 
-def _package_files(directory, suffix):
-  root = os.path.join(REPO, 'learned_rule', directory)
-  for parent, _, files in os.walk(root):
-    for name in files:
-      if name.endswith(suffix):
-        yield os.path.relpath(os.path.join(parent, name), REPO).replace(
-            os.sep, '/')
-
-
-def test_the_wheel_holds_every_gin_config(wheel):
+def test_the_wheel_holds_every_gin_config_under_its_name(wheel):
+  # The top-level gin_configs/ ships as learned_rule/gin_configs/.
   names, _ = wheel
-  configs = set(_package_files('gin_configs', '.gin'))
+  root = os.path.join(REPO, 'gin_configs')
+  configs = {
+      'learned_rule/gin_configs/' + os.path.relpath(
+          os.path.join(parent, name), root).replace(os.sep, '/')
+      for parent, _, files in os.walk(root) for name in files
+      if name.endswith('.gin')}
   assert len(configs) > 20
   assert configs - names == set()
 

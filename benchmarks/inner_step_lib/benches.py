@@ -11,10 +11,10 @@ import collections
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import base_model
+from learned_rule.model import base_model
 from learned_rule.data import few_shot
-from learned_rule.rule import config as config_lib
-from learned_rule.rule import rule as rule_lib
+from learned_rule.update_rule import config as config_lib
+from learned_rule.update_rule import rule as rule_lib
 
 # The few-shot task of the meta-gradient: 10 classes (the paper's 10-way
 # tasks, spec §7.3), 10 support and 10 query examples per class (§5.2).

@@ -8,7 +8,7 @@ both configurations of :mod:`inner_step_lib.benches`.
 
 import collections
 
-from inner_step_lib import benches
+from benchmarks.inner_step_lib import benches
 
 # Kernel sizes fixed by the rule's layers (spec §3.2, §3.3), not RuleConfig.
 TOP_FIRST_KERNEL = 5

@@ -25,10 +25,10 @@ import time
 
 import tensorflow as tf
 
-from inner_step_lib import benches
-from inner_step_lib import memory
-from inner_step_lib import timing
-from learned_rule import inner_loop
+from benchmarks.inner_step_lib import benches
+from benchmarks.inner_step_lib import memory
+from benchmarks.inner_step_lib import timing
+from learned_rule.unroll import inner_loop
 
 
 def measure_meta_gradient(bench, mode, steps, recompute, seed, repeats,

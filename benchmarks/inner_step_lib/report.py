@@ -1,6 +1,6 @@
 """The readable tables of a results dict (see ``--report_from``)."""
 
-from inner_step_lib import targets as targets_lib
+from benchmarks.inner_step_lib import targets as targets_lib
 
 
 def text_table(headers, rows):

@@ -20,11 +20,11 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-from inner_step_lib import benches
-from inner_step_lib import macs as macs_lib
-from inner_step_lib import timing as timing_lib
-from learned_rule import base_model
-from learned_rule import inner_loop
+from benchmarks.inner_step_lib import benches
+from benchmarks.inner_step_lib import macs as macs_lib
+from benchmarks.inner_step_lib import timing as timing_lib
+from learned_rule.model import base_model
+from learned_rule.unroll import inner_loop
 
 # Learning rate of the SGD steps (ours; it does not change their cost).
 SGD_LEARNING_RATE = 0.1

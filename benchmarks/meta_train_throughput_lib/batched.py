@@ -20,9 +20,9 @@ import time
 
 import keras
 
-from learned_rule import task_distribution as task_distribution_lib
-from learned_rule.rule import config as config_lib
-from learned_rule.rule import rule as rule_lib
+from learned_rule.tasks import distribution as task_distribution_lib
+from learned_rule.update_rule import config as config_lib
+from learned_rule.update_rule import rule as rule_lib
 from learned_rule.training import meta_trainer
 
 

@@ -34,15 +34,15 @@ def main(argv):
   rule_flags.check_no_arguments(argv)
   # Imported here so that --help answers without loading TensorFlow.
   import keras  # pylint: disable=g-import-not-at-top
-  from learned_rule import atomic_files  # pylint: disable=g-import-not-at-top
+  from learned_rule.storage import atomic_files  # pylint: disable=g-import-not-at-top
   from learned_rule import package_info  # pylint: disable=g-import-not-at-top
   from learned_rule import progress  # pylint: disable=g-import-not-at-top
-  from learned_rule import run_dirs  # pylint: disable=g-import-not-at-top
+  from learned_rule.storage import run_dirs  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import held_out  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import measurement  # pylint: disable=g-import-not-at-top
-  from learned_rule.evaluation import method_names  # pylint: disable=g-import-not-at-top
+  from learned_rule.reporting import method_names  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import rule_methods  # pylint: disable=g-import-not-at-top
-  from learned_rule.rule import rule as rule_lib  # pylint: disable=g-import-not-at-top
+  from learned_rule.update_rule import rule as rule_lib  # pylint: disable=g-import-not-at-top
 
   with rule_flags.usage_errors():
     run_dirs.check_output_file(FLAGS.output_json, '--output_json')

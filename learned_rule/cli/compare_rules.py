@@ -3,7 +3,7 @@ r"""A rule's transfer results against its targets, as a markdown table.
 Reads the ``results.json`` of transfer evaluations
 (``learned-rule-transfer-eval`` run directories) of the rule and,
 optionally, of a reference rule run with the same configuration, and writes the table of
-``learned_rule/evaluation/rule_comparison.py``: the rule against random
+``learned_rule/reporting/rule_comparison.py``: the rule against random
 init, Oja's rule and the VAE on images, against random init on text, and
 against the reference rule everywhere. Example (a rule card's targets):
 
@@ -40,8 +40,8 @@ def _summary(root_dir):
   if root_dir is None:
     return None
   # pylint: disable=g-import-not-at-top
-  from learned_rule import run_dirs
-  from learned_rule.evaluation import results
+  from learned_rule.storage import run_dirs
+  from learned_rule.reporting import results
   # pylint: enable=g-import-not-at-top
   return results.read_results(
       run_dirs.path(root_dir, run_dirs.RESULTS_JSON))['summary']
@@ -50,8 +50,8 @@ def _summary(root_dir):
 def table():
   """The markdown table that the flags ask for."""
   # pylint: disable=g-import-not-at-top
-  from learned_rule.evaluation import method_names
-  from learned_rule.evaluation import rule_comparison
+  from learned_rule.reporting import method_names
+  from learned_rule.reporting import rule_comparison
   # pylint: enable=g-import-not-at-top
   comparisons = rule_comparison.compare(
       _summary(FLAGS.transfer),
@@ -69,7 +69,7 @@ def table():
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  from learned_rule import atomic_files  # pylint: disable=g-import-not-at-top
+  from learned_rule.storage import atomic_files  # pylint: disable=g-import-not-at-top
   try:
     text = table()
   except (ValueError, OSError, KeyError) as error:

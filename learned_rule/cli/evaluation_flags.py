@@ -28,8 +28,8 @@ def prepared_runner(argv, make_runner):
     app.UsageError: with the reason, for any bad input.
   """
   # pylint: disable=g-import-not-at-top
-  from learned_rule import run_dirs
-  from learned_rule import run_lock
+  from learned_rule.storage import run_dirs
+  from learned_rule.storage import run_lock
   # pylint: enable=g-import-not-at-top
   rule_flags.check_no_arguments(argv)
   with rule_flags.usage_errors():

@@ -4,7 +4,7 @@ The released rule is ``tf_graph_data.ckpt`` in ``200_tf_graph.zip`` (spec
 §9). This reads its θ into a rule of this package at the paper's sizes
 (α = 1e-4, H = 64, top width 32; spec §3) and exports it as a SavedModel
 that every binary takes as ``--rule``. How the checkpoint's names were
-derived is in ``learned_rule/paper_checkpoint.py``; a checkpoint whose
+derived is in ``learned_rule/rules/paper_checkpoint.py``; a checkpoint whose
 names differ is refused with the missing and unexpected names listed.
 Example:
 
@@ -42,7 +42,7 @@ def import_rule(checkpoint, output, depths=None):
   ``depths``; returns the :class:`paper_checkpoint.ImportReport`."""
   # pylint: disable=g-import-not-at-top
   from learned_rule import export
-  from learned_rule import paper_checkpoint
+  from learned_rule.rules import paper_checkpoint
   # pylint: enable=g-import-not-at-top
   rule, report = paper_checkpoint.import_theta(checkpoint)
   provenance = {

@@ -22,7 +22,7 @@ import sys
 from absl import app
 from absl import flags
 
-from learned_rule import run_dirs
+from learned_rule.storage import run_dirs
 from learned_rule.cli import startup
 from learned_rule.cluster import local
 from learned_rule.cluster import tf_config

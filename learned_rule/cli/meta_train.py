@@ -9,7 +9,7 @@ in flags (run directory, seed, intervals, budgets). Example:
 
 A run directory is resumed automatically from its newest complete
 checkpoint. One run at a time: a second run on a live run's directory is
-refused at start (learned_rule/run_lock.py). SIGTERM or Ctrl-C checkpoints
+refused at start (learned_rule/storage/run_lock.py). SIGTERM or Ctrl-C checkpoints
 after the θ update in flight and exits with status 75 (a second one stops
 at once).
 
@@ -128,8 +128,8 @@ def main(argv):
   from learned_rule.evaluation import rule_source  # pylint: disable=g-import-not-at-top
   from learned_rule.training import checkpoints  # pylint: disable=g-import-not-at-top
   from learned_rule.training import loop  # pylint: disable=g-import-not-at-top
-  from learned_rule import run_dirs  # pylint: disable=g-import-not-at-top
-  from learned_rule import run_lock  # pylint: disable=g-import-not-at-top
+  from learned_rule.storage import run_dirs  # pylint: disable=g-import-not-at-top
+  from learned_rule.storage import run_lock  # pylint: disable=g-import-not-at-top
   from learned_rule.training import schedule  # pylint: disable=g-import-not-at-top
   from learned_rule.training import stop_request  # pylint: disable=g-import-not-at-top
   from learned_rule.training import warm_start  # pylint: disable=g-import-not-at-top

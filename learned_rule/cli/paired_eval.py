@@ -29,7 +29,7 @@ def _percent(value):
 
 def print_report(evaluation, data, records, differences):
   """The table of means and the paired differences, in points."""
-  from learned_rule.evaluation import results  # pylint: disable=g-import-not-at-top
+  from learned_rule.reporting import results  # pylint: disable=g-import-not-at-top
   print(f'{data.name} ({data.split} split), {len(evaluation.seeds)} seeds, '
         f'{evaluation.steps} steps, '
         f'{"-".join(map(str, evaluation.widths))} {evaluation.activation}, '
@@ -52,10 +52,10 @@ def print_report(evaluation, data, records, differences):
 def main(argv):
   rule_flags.check_no_arguments(argv)
   # Imported here so that --help answers without loading TensorFlow.
-  from learned_rule import atomic_files  # pylint: disable=g-import-not-at-top
+  from learned_rule.storage import atomic_files  # pylint: disable=g-import-not-at-top
   from learned_rule import package_info  # pylint: disable=g-import-not-at-top
   from learned_rule import progress  # pylint: disable=g-import-not-at-top
-  from learned_rule import run_dirs  # pylint: disable=g-import-not-at-top
+  from learned_rule.storage import run_dirs  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import held_out  # pylint: disable=g-import-not-at-top
 
   with rule_flags.usage_errors():

@@ -2,7 +2,7 @@ r"""Draws the curves of a meta-training run (or a shipped rule's run) as PNG.
 
 The meta-loss of every θ update, smoothed, and the periodic held-out ridge
 accuracy (``learned-rule-meta-train --evaluate_every_steps``), read from the
-run's TensorBoard events (``learned_rule/evaluation/training_curves.py``).
+run's TensorBoard events (``learned_rule/reporting/training_curves.py``).
 For a run started from an earlier rule (``--start_from``), the x axes count
 the updates behind that rule too. Example:
 
@@ -29,7 +29,7 @@ def updates_before(root_dir):
   """θ updates behind the run's starting point, from its newest export."""
   # pylint: disable=g-import-not-at-top
   from learned_rule import export
-  from learned_rule import run_dirs
+  from learned_rule.storage import run_dirs
   from learned_rule.training import warm_start
   # pylint: enable=g-import-not-at-top
   path = run_dirs.path(root_dir, run_dirs.EXPORT)
@@ -43,7 +43,7 @@ def updates_before(root_dir):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  from learned_rule.evaluation import training_curves  # pylint: disable=g-import-not-at-top
+  from learned_rule.reporting import training_curves  # pylint: disable=g-import-not-at-top
   try:
     scalars = training_curves.read_scalars(FLAGS.root_dir)
     offset = updates_before(FLAGS.root_dir)

@@ -4,14 +4,14 @@ Every recipe (a gin file; ``meta_train/recipes/`` holds the shipped ones)
 meta-trains from the same start with the same ``--max_cpu_minutes``
 budget; then the start and every run are measured by the paired
 evaluation on the same seeds and datasets, and the table of gains over the
-start is written (``learned_rule/evaluation/recipe_comparison.py``). Jobs
+start is written (``learned_rule/reporting/recipe_comparison.py``). Jobs
 run ``--lanes`` at a time, each a process of its own. Everything resumes:
 a finished run stops at once ("its budget is spent"), a finished
 evaluation file is kept, so running the same command again after a crash
 or a stop goes on where it was. Example, the comparison of docs/recipes.md:
 
   learned-rule-run-recipes --root_dir=runs/recipes \
-      --output_dir=results/recipes --cpu_minutes=15 --seeds=0
+      --output_dir=results/recipes --cpu_minutes=20 --seeds=0
 """
 
 import datetime
@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 
+from absl import app
 from absl import flags
 from absl import logging
 
@@ -43,13 +44,16 @@ flags.DEFINE_string('output_dir', None, 'Where results.json and results.md '
 flags.DEFINE_list('recipes', list(RECIPES), 'Recipes: names of gin files '
                   'in meta_train/recipes/.')
 flags.DEFINE_list('seeds', ['0'], 'Meta-training seeds of every recipe.')
-flags.DEFINE_float('cpu_minutes', 15.0, 'Process CPU minutes of every '
+flags.DEFINE_float('cpu_minutes', 20.0, 'Process CPU minutes of every '
                    'meta-training run.', lower_bound=0.1)
 flags.DEFINE_string('start_from', 'cpu_160min', 'The shared start: a '
                     'shipped rule, an export or a run directory.')
 flags.DEFINE_integer('lanes', 2, 'Jobs at a time.', lower_bound=1)
-flags.DEFINE_enum('stage', 'all', ['all', 'train', 'evaluate', 'report'],
-                  'Stop after this stage ("all": train, evaluate, report).')
+STAGES = ('train', 'evaluate', 'report')
+flags.DEFINE_multi_enum('stages', list(STAGES), STAGES,
+                        'The stages to run, in this order (e.g. '
+                        '--stages=report writes the table from the '
+                        'evaluations made so far).')
 flags.mark_flags_as_required(['root_dir', 'output_dir'])
 
 FLAGS = flags.FLAGS
@@ -73,8 +77,9 @@ def paired_file(name, dataset):
   return os.path.join(FLAGS.output_dir, 'paired', f'{name}.{dataset}.json')
 
 
-def train_command(recipe, seed):
-  return _python_binary('meta_train') + [
+def train_arguments(recipe, seed):
+  """The flags of ``recipe``'s meta-training run with ``seed``."""
+  return [
       f'--root_dir={run_dir(recipe, seed)}',
       f'--gin_file=meta_train/recipes/{recipe}.gin',
       f'--start_from={FLAGS.start_from}', f'--seed={seed}',
@@ -83,12 +88,15 @@ def train_command(recipe, seed):
       '--filters_every_steps=0']
 
 
-def evaluate_command(rule, dataset, output):
+def evaluate_arguments(rule, dataset, output):
+  """The flags of the paired evaluation of ``rule`` on ``dataset``."""
   seeds = ', '.join(map(str, EVALUATION_SEEDS))
-  return _python_binary('paired_eval') + [
+  return [
       f'--rule={rule}', '--gin_file=held_out/cpu.gin',
       f"--gin_bindings=HeldOutEvaluation.dataset = '{dataset}'",
       f'--gin_bindings=HeldOutEvaluation.seeds = ({seeds},)',
+      # Every run shares the start's θ-init: measured once is enough.
+      '--gin_bindings=HeldOutEvaluation.with_theta_init = False',
       f'--output_json={output}']
 
 
@@ -132,7 +140,8 @@ def runs():
 
 
 def train():
-  run_jobs([(f'train {recipe} seed {seed}', train_command(recipe, seed),
+  run_jobs([(f'train {recipe} seed {seed}',
+             _python_binary('meta_train') + train_arguments(recipe, seed),
              _log(f'{recipe}.seed{seed}.train')) for recipe, seed in runs()],
            FLAGS.lanes)
 
@@ -142,7 +151,8 @@ def evaluate():
       (f'{recipe}.seed{seed}', run_dir(recipe, seed))
       for recipe, seed in runs()]
   run_jobs([(f'evaluate {name} on {dataset}',
-             evaluate_command(rule, dataset, paired_file(name, dataset)),
+             _python_binary('paired_eval') + evaluate_arguments(
+                 rule, dataset, paired_file(name, dataset)),
              _log(f'{name}.{dataset}.evaluate'))
             for name, rule in targets for dataset in DATASETS
             if not os.path.exists(paired_file(name, dataset))],
@@ -157,10 +167,16 @@ def _read(path):
 def report():
   """Writes results.json and results.md from every run evaluated so far."""
   # pylint: disable=g-import-not-at-top
-  from learned_rule import atomic_files
+  from learned_rule import console_scripts
   from learned_rule import package_info
-  from learned_rule.evaluation import recipe_comparison
+  from learned_rule.storage import atomic_files
+  from learned_rule.reporting import recipe_comparison
   # pylint: enable=g-import-not-at-top
+  missing = [paired_file('start', d) for d in DATASETS
+             if not os.path.exists(paired_file('start', d))]
+  if missing:
+    raise ValueError(f'No paired evaluation of the start: {missing[0]} is '
+                     f'missing; run --stages=evaluate first.')
   start = {'rule': FLAGS.start_from, 'paired': {
       dataset: _read(paired_file('start', dataset)) for dataset in DATASETS}}
   found = []
@@ -175,19 +191,21 @@ def report():
       found.append({'recipe': recipe, 'seed': seed,
                     'updates': first['rule_step'],
                     'cpu_minutes': (first['rule_cpu_seconds'] or 0) / 60,
-                    'paired': paired,
-                    'command': train_command(recipe, seed)})
+                    'paired': paired})
   rows = recipe_comparison.compare(found, start, DATASETS)
-  commands = {f'{run["recipe"]} seed {run["seed"]}':
-              ' '.join(run['command'][1:]) for run in found}
+  meta_train = console_scripts.command('meta_train')
+  commands = {f'{run["recipe"]} seed {run["seed"]}': ' '.join(
+      [meta_train] + train_arguments(run['recipe'], run['seed']))
+              for run in found}
   result = {
       **package_info.stamp(),
       'date': datetime.date.today().isoformat(),
       'command': ' '.join(['learned-rule-run-recipes'] + sys.argv[1:]),
       'start_from': FLAGS.start_from, 'datasets': list(DATASETS),
       'evaluation_seeds': list(EVALUATION_SEEDS),
-      'evaluation': ' '.join(evaluate_command('RULE', 'DATASET',
-                                              'OUT')[1:]),
+      'evaluation': ' '.join(
+          [console_scripts.command('paired_eval')] +
+          evaluate_arguments('RULE', 'DATASET', 'OUT')),
       'train_commands': commands, 'rows': rows}
   atomic_files.write_json(os.path.join(FLAGS.output_dir, 'results.json'),
                           result, indent=1)
@@ -197,12 +215,15 @@ def report():
 
 
 def main(argv):
-  del argv
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   os.makedirs(FLAGS.root_dir, exist_ok=True)
   for stage in (train, evaluate, report):
-    stage()
-    if FLAGS.stage == stage.__name__:
-      break
+    if stage.__name__ in FLAGS.stages:
+      try:
+        stage()
+      except ValueError as error:  # Files that do not fit: bad input.
+        raise app.UsageError(str(error)) from error
 
 
 def run():

@@ -20,8 +20,8 @@ FLAGS = evaluation_flags.FLAGS
 
 
 def main(argv):
-  from learned_rule import run_dirs  # pylint: disable=g-import-not-at-top
-  from learned_rule.evaluation import results  # pylint: disable=g-import-not-at-top
+  from learned_rule.storage import run_dirs  # pylint: disable=g-import-not-at-top
+  from learned_rule.reporting import results  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import transfer  # pylint: disable=g-import-not-at-top
 
   evaluation, source = evaluation_flags.prepared_runner(

@@ -42,12 +42,12 @@ def upgrade(root_dir, log=print):
   # pylint: disable=g-import-not-at-top
   import numpy as np
   from learned_rule import export
-  from learned_rule import run_dirs
-  from learned_rule import task_distribution
+  from learned_rule.storage import run_dirs
+  from learned_rule.tasks import distribution as task_distribution
   from learned_rule.evaluation import held_out
-  from learned_rule.rule import config as config_lib
+  from learned_rule.update_rule import config as config_lib
   from learned_rule.rules import manifest
-  from learned_rule.rule import rule as rule_lib
+  from learned_rule.update_rule import rule as rule_lib
   from learned_rule.training import meta_trainer
   from learned_rule.training import provenance
   from learned_rule.training import summaries

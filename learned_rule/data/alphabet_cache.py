@@ -16,7 +16,7 @@ import numpy as np
 import PIL
 from PIL import features
 
-from learned_rule import atomic_files
+from learned_rule.storage import atomic_files
 from learned_rule.data import font_faces
 from learned_rule.data import font_rendering
 from learned_rule.data import font_splits

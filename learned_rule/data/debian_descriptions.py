@@ -32,7 +32,7 @@ import re
 import shutil
 import subprocess
 
-from learned_rule import atomic_files
+from learned_rule.storage import atomic_files
 from learned_rule import console_scripts
 from learned_rule.data import text
 from learned_rule.data import text_directory
@@ -228,7 +228,7 @@ def write_corpus(target_dir, dump_text=None):
   """Writes the corpus to ``target_dir``, atomically.
 
   The tree is built in a temporary directory beside ``target_dir`` and
-  renamed into place (:func:`learned_rule.atomic_files.replacing_directory`),
+  renamed into place (:func:`learned_rule.storage.atomic_files.replacing_directory`),
   so that a failure leaves no partial corpus; an existing corpus at
   ``target_dir`` is replaced.
 

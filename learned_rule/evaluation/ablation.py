@@ -34,10 +34,10 @@ import numpy as np
 
 from learned_rule.data import registry
 from learned_rule.evaluation import measurement
-from learned_rule.evaluation import method_names
-from learned_rule.evaluation import plots
+from learned_rule.reporting import method_names
+from learned_rule.reporting import plots
 from learned_rule.evaluation import protocol
-from learned_rule.evaluation import results
+from learned_rule.reporting import results
 from learned_rule.evaluation import transfer
 from learned_rule.evaluation.baselines import prototypical
 

@@ -22,9 +22,9 @@ import json
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import atomic_files
-from learned_rule import file_io
-from learned_rule import run_dirs
+from learned_rule.storage import atomic_files
+from learned_rule.storage import file_io
+from learned_rule.storage import run_dirs
 from learned_rule.evaluation import measurement
 
 

@@ -11,8 +11,8 @@ import keras
 import tensorflow as tf
 
 from learned_rule import export
-from learned_rule import run_dirs
-from learned_rule.rule import rule as rule_lib
+from learned_rule.storage import run_dirs
+from learned_rule.update_rule import rule as rule_lib
 
 
 @dataclasses.dataclass

@@ -17,14 +17,14 @@ import json
 from absl import logging
 import gin
 
-from learned_rule import activations as activations_lib
-from learned_rule import file_io
+from learned_rule.model import activations as activations_lib
+from learned_rule.storage import file_io
 from learned_rule import progress as progress_lib
-from learned_rule import resources
+from learned_rule.model import resources
 from learned_rule.data import registry
 from learned_rule.evaluation import cell_store
 from learned_rule.evaluation import measurement
-from learned_rule.evaluation import method_names
+from learned_rule.reporting import method_names
 from learned_rule.evaluation import protocol
 from learned_rule.evaluation import report
 from learned_rule.evaluation import rule_methods

@@ -15,8 +15,8 @@ top of it::
   model.fit(images, labels)
   features.export_serving('/tmp/features')  # keras.layers.TFSMLayer(...)
 
-The math is the package's own (:func:`learned_rule.base_model.forward` and
-:class:`learned_rule.rule.rule.UnsupervisedUpdate`), the same as the
+The math is the package's own (:func:`learned_rule.model.base_model.forward` and
+:class:`learned_rule.update_rule.rule.UnsupervisedUpdate`), the same as the
 endpoints of :mod:`learned_rule.export`; unlike those it works for any depth
 and compiles with XLA.
 """
@@ -30,14 +30,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import activations as activations_lib
-from learned_rule import atomic_files
-from learned_rule import base_model
+from learned_rule.model import activations as activations_lib
+from learned_rule.storage import atomic_files
+from learned_rule.model import base_model
 from learned_rule import export
-from learned_rule import file_io
-from learned_rule import local_dense
+from learned_rule.storage import file_io
+from learned_rule.model import local_dense
 from learned_rule import rules
-from learned_rule import run_dirs
+from learned_rule.storage import run_dirs
 
 # Batch size when adapt() batches a NumPy array: the released code trains
 # the base model on batches of 128 (spec §7.1).
@@ -87,7 +87,7 @@ class RuleFeatures(keras.layers.Layer):
       top; the last is the feature width and must equal the rule's top width
       (spec §3.2: the top-signal network is sized for it; 32 in the paper).
     activation: Nonlinearity of the base model, one of
-      :data:`learned_rule.activations.ACTIVATIONS`.
+      :data:`learned_rule.model.activations.ACTIVATIONS`.
     seed: int seed of φ_0. The input permutation and weights are those of
       the export's ``initial_state(input_dim, widths, [seed, 0])``.
     **kwargs: Passed to ``keras.layers.Layer``; ``dtype`` defaults to the
@@ -239,7 +239,7 @@ class RuleFeatures(keras.layers.Layer):
 
   def get_state(self):
     """φ as a state nest of tensors, the ``state`` of the export's
-    endpoints (see :func:`learned_rule.base_model.initial_state`)."""
+    endpoints (see :func:`learned_rule.model.base_model.initial_state`)."""
     self._check_built('get_state')
     return self._pack([tf.identity(w.value) for w in self._state_weights])
 
@@ -368,7 +368,7 @@ class RuleFeatures(keras.layers.Layer):
     The SavedModel has one endpoint, ``serve(inputs)`` → x^L, also its
     ``serving_default`` signature; ``keras.layers.TFSMLayer(path)`` loads
     it, in a process without this package. The directory is replaced
-    atomically (:func:`learned_rule.atomic_files.replacing_directory`).
+    atomically (:func:`learned_rule.storage.atomic_files.replacing_directory`).
 
     Args:
       path: Target directory (replaced if it exists).

@@ -58,7 +58,7 @@ def resolve(name_or_path):
   rule's name (checked against its manifest)."""
   # pylint: disable=g-import-not-at-top
   from learned_rule import export
-  from learned_rule import file_io
+  from learned_rule.storage import file_io
   from learned_rule import suggestions
   # pylint: enable=g-import-not-at-top
   if os.path.exists(name_or_path) or file_io.is_url(name_or_path):

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 
-from learned_rule import atomic_files
+from learned_rule.storage import atomic_files
 from learned_rule import console_scripts
 
 FILENAME = 'MANIFEST.json'

@@ -4,14 +4,14 @@ Tasks whose truncations have the same shapes (base-model architecture,
 number of classes, k, batch size, input size, few-shot sizes and extra
 augmentation targets) form a group; :class:`MetaTrainer` computes each
 group's meta-gradient in one call of
-:meth:`learned_rule.batched_loop.BatchedLoop.meta_gradient` on the tasks
+:meth:`learned_rule.unroll.batched_loop.BatchedLoop.meta_gradient` on the tasks
 stacked along a leading task axis.
 """
 
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import batched_loop
+from learned_rule.unroll import batched_loop
 from learned_rule.data import few_shot
 
 
@@ -74,7 +74,7 @@ def task_gradients(loop, tasks, inputs, result_type, sequential):
   by task (rare), so exactly the offending tasks are found and dropped.
 
   Args:
-    loop: A :class:`learned_rule.batched_loop.BatchedLoop`.
+    loop: A :class:`learned_rule.unroll.batched_loop.BatchedLoop`.
     tasks: :class:`TaskInFlight` s.
     inputs: Their ``(batches, few_shot)``, drawn already.
     result_type: Builds a result from ``loss``, ``gradients``, ``state``,

@@ -6,7 +6,7 @@ caller into names like ``'task/2/layers/0/kernel'``; no pickling, dtypes
 kept), ``metadata.json`` (rule config, step, RNG state, task records, ...)
 and the marker ``COMPLETE`` (format, step, array names), written last, all
 in ``<directory>/.tmp-ckpt-<step>-<random>``, fsynced and then renamed into
-place (:func:`learned_rule.atomic_files.replacing_directory`): a crash
+place (:func:`learned_rule.storage.atomic_files.replacing_directory`): a crash
 leaves a whole checkpoint or a temporary directory, which ``latest()``
 ignores and the next save removes. ``latest()`` only looks for
 the marker; ``restore()`` of a marked checkpoint damaged later (a truncated
@@ -17,7 +17,7 @@ directory at a time.
 ``directory`` may be on any TensorFlow filesystem (``gs://bucket/run/ckpt``;
 files go through ``tf.io.gfile``). Where a directory cannot be renamed in
 one step (object stores, ``ram://``), a checkpoint is moved into place file
-by file with the marker last (see :mod:`learned_rule.atomic_files`), so
+by file with the marker last (see :mod:`learned_rule.storage.atomic_files`), so
 ``latest()`` still never returns a partial one.
 """
 
@@ -33,8 +33,8 @@ from absl import logging
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import atomic_files
-from learned_rule import file_io
+from learned_rule.storage import atomic_files
+from learned_rule.storage import file_io
 
 ARRAYS_FILE = 'arrays.npz'
 METADATA_FILE = 'metadata.json'

@@ -25,13 +25,13 @@ import gin
 import keras
 
 from learned_rule import export
-from learned_rule import inner_loop as inner_loop_lib
+from learned_rule.unroll import inner_loop as inner_loop_lib
 from learned_rule import progress as progress_lib
-from learned_rule import resources
-from learned_rule import run_dirs
-from learned_rule import task_distribution as task_distribution_lib
-from learned_rule.rule import config as config_lib
-from learned_rule.rule import rule as rule_lib
+from learned_rule.model import resources
+from learned_rule.storage import run_dirs
+from learned_rule.tasks import distribution as task_distribution_lib
+from learned_rule.update_rule import config as config_lib
+from learned_rule.update_rule import rule as rule_lib
 from learned_rule.training import checkpoints
 from learned_rule.training import meta_trainer as meta_trainer_lib
 from learned_rule.training import provenance

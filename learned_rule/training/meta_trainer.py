@@ -23,10 +23,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import base_model
-from learned_rule import batched_loop as batched_loop_lib
-from learned_rule import inner_loop as inner_loop_lib
-from learned_rule import tasks as tasks_lib
+from learned_rule.model import base_model
+from learned_rule.unroll import batched_loop as batched_loop_lib
+from learned_rule.unroll import inner_loop as inner_loop_lib
+from learned_rule.tasks import task as tasks_lib
 from learned_rule.data import transforms
 from learned_rule.training import batched_tasks
 from learned_rule.training import checkpoints
@@ -87,7 +87,7 @@ class MetaTrainer:
     inner_loop: The compiled :class:`InnerLoop`; one for ``rule`` by
       default.
     batch_tasks: Run the tasks in flight of one shape as one computation
-      (:mod:`learned_rule.batched_loop`) rather than one after another; an
+      (:mod:`learned_rule.unroll.batched_loop`) rather than one after another; an
       execution setting (a flag), the same θ updates to float tolerance.
     xla_step: With ``batch_tasks``, compile each batched step with XLA
       (``BatchedLoop.jit_compile_step``; an execution setting too).

@@ -23,7 +23,7 @@ recomputed backward one; the estimate's variance grows with θ's size.
 
 The estimator here is independent of the rule and of the base model: it
 sees an ``unroll(theta, state) → (state, losses, accuracies)`` function,
-so that ``tests/test_pes.py`` checks it in float64 on a problem whose
+so that ``tests/training/test_pes.py`` checks it in float64 on a problem whose
 smoothed gradient is known exactly.
 """
 

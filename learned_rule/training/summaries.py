@@ -20,9 +20,9 @@ import tensorflow as tf
 
 from tensorflow.core.framework import summary_pb2  # pylint: disable=g-direct-tensorflow-import
 
-from learned_rule import atomic_files
-from learned_rule import hparams
-from learned_rule import run_dirs
+from learned_rule.storage import atomic_files
+from learned_rule.reporting import hparams
+from learned_rule.storage import run_dirs
 
 CONFIG_TAG = 'config/operative_gin'
 SCALARS_PLUGIN = 'scalars'

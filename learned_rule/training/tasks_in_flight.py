@@ -15,8 +15,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import base_model
-from learned_rule import tasks as tasks_lib
+from learned_rule.model import base_model
+from learned_rule.tasks import task as tasks_lib
 from learned_rule.training import pes
 
 

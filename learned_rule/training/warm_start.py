@@ -10,7 +10,7 @@ before this run, so that a rule card can give the total.
 
 import dataclasses
 
-from learned_rule.rule import rule as rule_lib
+from learned_rule.update_rule import rule as rule_lib
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,9 +20,9 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import activations as activations_lib
-from learned_rule import local_dense
-from learned_rule.evaluation import method_names
+from learned_rule.model import activations as activations_lib
+from learned_rule.model import local_dense
+from learned_rule.reporting import method_names
 from learned_rule.evaluation import protocol
 
 # Our choice: the step size η of Oja's rule. The discrete rule settles at

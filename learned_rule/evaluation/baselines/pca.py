@@ -29,7 +29,7 @@ import dataclasses
 import gin
 import numpy as np
 
-from learned_rule.evaluation import method_names
+from learned_rule.reporting import method_names
 from learned_rule.evaluation import protocol
 
 # Our choice: eigenvalues of the scatter matrix below this fraction of the

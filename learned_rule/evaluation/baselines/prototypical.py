@@ -25,9 +25,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import activations as activations_lib
-from learned_rule import base_model
-from learned_rule import local_dense
+from learned_rule.model import activations as activations_lib
+from learned_rule.model import base_model
+from learned_rule.model import local_dense
 from learned_rule.data import sampling
 
 # Spec §2.1: the evaluation base model, 4 × 128 hidden units and a 32-unit
@@ -164,7 +164,7 @@ class PrototypicalNetwork:
     widths: Widths of the weight layers, bottom to top; the top layer's
       activations are the embedding (spec §2.1 default).
     activation: Nonlinearity of every layer, a name of
-      :data:`learned_rule.activations.ACTIVATIONS`.
+      :data:`learned_rule.model.activations.ACTIVATIONS`.
     learning_rate: Adam learning rate (ours; not in the paper).
     episodes: Number of training episodes (ours; not in the paper).
     ways: Classes per task (spec §7.3: 10), at least 2.

@@ -11,7 +11,7 @@ initialisation and prototypical networks (spec §8.2).
 import gin
 import numpy as np
 
-from learned_rule.evaluation import method_names
+from learned_rule.reporting import method_names
 from learned_rule.evaluation import protocol
 
 

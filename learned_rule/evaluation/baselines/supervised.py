@@ -19,10 +19,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from learned_rule import activations as activations_lib
-from learned_rule import base_model
-from learned_rule import local_dense
-from learned_rule.evaluation import method_names
+from learned_rule.model import activations as activations_lib
+from learned_rule.model import base_model
+from learned_rule.model import local_dense
+from learned_rule.reporting import method_names
 from learned_rule.evaluation import protocol
 
 # Adam learning rate. Spec §8.2 gives no details of this baseline; 1e-3 is

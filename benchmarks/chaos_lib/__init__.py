@@ -1,1 +1,0 @@
-"""The reliability campaign of ``benchmarks/chaos.py`` (``make chaos``)."""

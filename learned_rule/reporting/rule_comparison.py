@@ -1,0 +1,108 @@
+"""A rule against its targets: differences, with intervals, in one table.
+
+A rule card states what a rule does on data it was or was not meta-trained
+on by comparing it, at the final probed step of transfer evaluations, with
+the methods it should beat. Every comparison is a difference of ridge
+few-shot accuracy with its 95% interval (:func:`statistics.
+difference_interval`: paired over seeds, since equal seeds mean equal
+unlabeled streams and few-shot draws, also between two runs of the same
+configuration). A target is met when the whole interval lies above 0, or
+above −tolerance for "no worse than".
+"""
+
+import dataclasses
+
+from learned_rule.reporting import claim_checks
+from learned_rule.reporting import method_names
+from learned_rule.reporting import statistics
+
+METRIC = 'ridge_accuracy'
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+  """One line of the table.
+
+  Attributes:
+    dataset: The dataset of both rows.
+    step: The inner step compared (the final one).
+    method: The description of the rule's row.
+    baseline: The description of the row subtracted.
+    difference: :func:`statistics.difference_interval` of the two.
+    goal: 'above' (interval above 0) or 'no worse' (mean ≥ 0 or interval
+      reaching 0).
+  """
+
+  dataset: str
+  step: int
+  method: str
+  baseline: str
+  difference: dict
+  goal: str
+
+  @property
+  def met(self):
+    low = self.difference['ci95'][0]
+    high = self.difference['ci95'][1]
+    if self.goal == 'above':
+      return low is not None and low > 0
+    return high is not None and high >= 0  # 'no worse': 0 not excluded.
+
+
+def _final(summary, method):
+  return {dataset: row for (dataset, _), row in
+          claim_checks.final_rows(summary, method).items()}
+
+
+def compare(summary, baselines, goal='above', reference=None,
+            reference_name='reference rule'):
+  """Comparisons of the learned rule of ``summary`` at its final step.
+
+  Args:
+    summary: Rows of a transfer evaluation (``results.summarize``).
+    baselines: Methods of the same run to compare with.
+    goal: The goal of each of those comparisons.
+    reference: Optional summary of another rule's run of the same
+      configuration; its learned rule is compared with 'no worse'.
+    reference_name: How the table names that rule.
+
+  Returns:
+    A list of :class:`Comparison`, by dataset, then baseline.
+  """
+  ours = _final(summary, method_names.LEARNED_RULE)
+  found = []
+  for dataset, row in sorted(ours.items()):
+    for baseline in baselines:
+      other = _final(summary, baseline).get(dataset)
+      if other is not None and other['step'] == row['step']:
+        found.append(Comparison(
+            dataset, row['step'], method_names.LEARNED_RULE, baseline,
+            statistics.difference_interval(row, other, METRIC), goal))
+    if reference is not None:
+      other = _final(reference, method_names.LEARNED_RULE).get(dataset)
+      if other is not None and other['step'] == row['step']:
+        found.append(Comparison(
+            dataset, row['step'], method_names.LEARNED_RULE, reference_name,
+            statistics.difference_interval(row, other, METRIC), 'no worse'))
+  return found
+
+
+def _points(value):
+  return '—' if value is None else f'{100 * value:+.1f}'
+
+
+def markdown(comparisons):
+  """The comparisons as a markdown table (points)."""
+  lines = ['| dataset | step | rule − | difference (points) | 95% interval | '
+           'pairing | goal | met |',
+           '|---|---|---|---|---|---|---|---|']
+  for item in comparisons:
+    low, high = item.difference['ci95']
+    pairing = ('paired, n = {}'.format(item.difference['n'])
+               if item.difference['paired'] else 'unpaired')
+    lines.append(
+        f'| {item.dataset} | {item.step} | {item.baseline} | '
+        f'{_points(item.difference["mean"])} | [{_points(low)}, '
+        f'{_points(high)}] | {pairing} | {item.goal} | '
+        f'{"yes" if item.met else "**no**"} |')
+  return '\n'.join(lines) + '\n'

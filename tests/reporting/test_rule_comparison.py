@@ -1,0 +1,82 @@
+"""Tests of a rule against its targets (learned_rule/evaluation/
+rule_comparison.py, bin/compare_rules.py)."""
+
+import pytest
+
+from learned_rule.storage import run_dirs
+from learned_rule.reporting import results
+from learned_rule.reporting import rule_comparison
+from conftest import run_repo_binary
+
+
+def _summary(values_by_method, dataset='digits', steps=(0, 10)):
+  """Rows of records in which each method has its per-seed values at
+  every step."""
+  records = [{'dataset': dataset, 'architecture': '16-8 relu',
+              'widths': [16, 8], 'activation': 'relu', 'method': method,
+              'step': step, 'seed': seed, 'ridge_accuracy': value}
+             for method, values in values_by_method.items()
+             for seed, value in values.items() for step in steps]
+  return results.summarize(records, metrics=('ridge_accuracy',))
+
+
+RULE = {0: 0.70, 1: 0.72, 2: 0.69, 3: 0.74, 4: 0.71}
+# Seed by seed 9-11 points lower.
+RANDOM = {seed: value - 0.10 + 0.01 * (seed % 3 - 1)
+          for seed, value in RULE.items()}
+MEAN_GAIN = sum(RULE[s] - RANDOM[s] for s in RULE) / len(RULE)  # 0.102
+# Higher than the rule on every seed.
+VAE = {seed: value + 0.05 for seed, value in RULE.items()}
+
+
+def test_a_rule_above_and_below_its_baselines_at_the_final_step():
+  summary = _summary({'learned_rule': RULE, 'random_init': RANDOM,
+                      'vae': VAE})
+  found = rule_comparison.compare(summary, ('random_init', 'hebbian', 'vae'))
+  assert [(c.baseline, c.step) for c in found] == [('random_init', 10),
+                                                   ('vae', 10)]
+  random_init, vae = found
+  assert random_init.difference['paired'] and random_init.difference['n'] == 5
+  assert random_init.difference['mean'] == pytest.approx(MEAN_GAIN)
+  assert random_init.met
+  assert vae.difference['mean'] == pytest.approx(-0.05)
+  assert not vae.met
+
+
+def test_the_reference_rule_is_compared_seed_by_seed_as_no_worse():
+  summary = _summary({'learned_rule': RULE})
+  better = _summary({'learned_rule': {s: v - 0.01 for s, v in RULE.items()}})
+  worse = _summary({'learned_rule': {s: v + 0.03 for s, v in RULE.items()}})
+  (against_better,) = rule_comparison.compare(summary, (), reference=better,
+                                              reference_name='old')
+  assert against_better.baseline == 'old' and against_better.goal == (
+      'no worse')
+  assert against_better.met
+  (against_worse,) = rule_comparison.compare(summary, (), reference=worse)
+  assert against_worse.difference['ci95'][1] < 0 and not against_worse.met
+
+
+def test_markdown_marks_what_is_missed():
+  summary = _summary({'learned_rule': RULE, 'vae': VAE})
+  text = rule_comparison.markdown(rule_comparison.compare(summary, ('vae',)))
+  assert '| digits | 10 | vae | -5.0 |' in text and '**no**' in text
+
+
+def test_the_binary_reads_run_directories(tmp_path):
+  for name, values in (('new', RULE), ('old', RANDOM)):
+    summary = _summary({'learned_rule': values, 'random_init': RANDOM})
+    results.write_results(
+        run_dirs.path(str(tmp_path / name), run_dirs.RESULTS_JSON), summary,
+        metadata={})
+  output = tmp_path / 'targets.md'
+  result = run_repo_binary(
+      'compare_rules', f'--transfer={tmp_path / "new"}',
+      f'--reference_transfer={tmp_path / "old"}', '--reference_name=old',
+      f'--output_md={output}')
+  assert result.returncode == 0, result.stderr[-3000:]
+  text = output.read_text()
+  assert '| digits | 10 | random_init | +10.2 |' in text
+  assert '| digits | 10 | old | +10.2 |' in text
+  result = run_repo_binary('compare_rules', f'--transfer={tmp_path / "none"}')
+  assert result.returncode != 0 and 'results.json' in result.stderr
+  assert 'Traceback' not in result.stderr

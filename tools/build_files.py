@@ -20,6 +20,7 @@ moving or changing the imports of a file (``make build-files``);
 
 import argparse
 import ast
+import fnmatch
 import pathlib
 import re
 import sys
@@ -234,9 +235,10 @@ def python_packages(root):
 
 
 def _is_binary(path):
-  return any(pathlib.PurePath(path).match(pattern) and
-             pathlib.PurePath(path).parent.as_posix() == pattern.rsplit(
-                 '/', 1)[0] for pattern in BINARY_PATTERNS)
+  """Whether ``path`` (repository-relative) matches a BINARY_PATTERNS
+  entry in its own folder (fnmatch's ``*`` would cross folders)."""
+  return any(fnmatch.fnmatch(path, pattern) and '/' not in path[len(
+      pattern.rsplit('/', 1)[0]) + 1:] for pattern in BINARY_PATTERNS)
 
 
 def package_targets(root, package):
@@ -308,13 +310,14 @@ def _add_deps(root, packages):
   for package, targets in packages.items():
     parent = package.rsplit('/', 1)[0] if '/' in package else None
     own = package.rsplit('/', 1)[-1]
+    init_imports = (project_imports(root, f'{package}/__init__.py')
+                    if package in python else set())
     for target in targets.values():
       # A package's modules need its __init__.py, which needs its parent's;
       # a module that the __init__.py imports itself is its dep instead
       # (Bazel forbids the cycle).
       if package in python and target.name != own:
-        if f'{package}/{target.srcs[0]}' not in project_imports(
-            root, f'{package}/__init__.py'):
+        if f'{package}/{target.srcs[0]}' not in init_imports:
           target.deps.add(f':{own}')
       elif package in python and parent in python:
         target.deps.add(_label(parent, parent.rsplit('/', 1)[-1]))

@@ -28,7 +28,6 @@ wall times of the ``meta_loss`` summaries after a warm-up. Example:
       --output_json=results/benchmarks/meta_train_throughput.json
 """
 
-import datetime
 import json
 import os
 import subprocess
@@ -215,10 +214,7 @@ def main(argv):
       with open(FLAGS.output_json, 'w', encoding='utf-8') as stream:
         json.dump(results, stream, indent=1)
     return
-  results = {**package_info.stamp(),
-             'date': datetime.datetime.now(datetime.timezone.utc).isoformat(),
-             'command': ' '.join(['python -m benchmarks.meta_train_throughput']
-                                 + sys.argv[1:]),
+  results = {**package_info.provenance(),
              'gin_file': FLAGS.gin_file, 'cpu_count': os.cpu_count()}
   if set(FLAGS.executions) & {'sequential', 'batched', 'cluster'}:
     results.update(num_steps=FLAGS.num_steps,

@@ -4,9 +4,12 @@ A checkout has a git revision; an installed wheel does not, so results carry
 the package version as well (:data:`learned_rule.version.__version__`).
 """
 
+import datetime
 import functools
 import os
+import shlex
 import subprocess
+import sys
 
 from learned_rule import version
 
@@ -37,6 +40,46 @@ def stamp():
   """``{'package_version': ..., 'git_revision': ...}`` for result metadata."""
   return {'package_version': version.__version__,
           'git_revision': git_revision()}
+
+
+def invocation(argv=None):
+  """The command line that started this process, as one would type it again.
+
+  A checkout's ``bin/<binary>.py`` reads 'python bin/<binary>.py ...', a
+  console script its name ('learned-rule-transfer-eval ...'), a module run
+  with ``-m`` 'python -m <module> ...'; the flags follow as given.
+
+  Args:
+    argv: The arguments, ``sys.argv`` by default.
+  """
+  argv = list(sys.argv if argv is None else argv)
+  program = argv[0] if argv else ''
+  name = os.path.basename(program)
+  if program == '-c':
+    start = ['python', '-c']
+  elif name.endswith('.py'):
+    parts = os.path.normpath(program).split(os.sep)
+    if name == '__main__.py' or not program:
+      start = ['python']
+    elif len(parts) >= 2 and parts[-2] == 'bin':
+      start = ['python', os.path.join('bin', name)]
+    else:
+      module = sys.modules.get('__main__')
+      spec = getattr(module, '__spec__', None)
+      start = (['python', '-m', spec.name] if spec and spec.name
+               else ['python', name])
+  else:
+    start = [name or 'python']
+  return shlex.join(start + argv[1:])
+
+
+def provenance(argv=None):
+  """:func:`stamp` with the date and time (UTC) and :func:`invocation`:
+  where, when and how a results file was made."""
+  return {**stamp(),
+          'date': datetime.datetime.now(datetime.timezone.utc).isoformat(
+              timespec='seconds'),
+          'command': invocation(argv)}
 
 
 def describe():

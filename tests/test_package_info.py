@@ -34,3 +34,21 @@ def test_outside_a_checkout_the_revision_is_unknown(tmp_path):
   assert result.returncode == 0, result.stderr
   assert "'git_revision': 'unknown'" in result.stdout
   assert f"'package_version': '{version.__version__}'" in result.stdout
+
+
+def test_invocation_reads_as_the_command_one_would_type_again():
+  assert package_info.invocation(
+      ['bin/transfer_eval.py', '--rule=cpu_160min',
+       '--gin_bindings=TransferConfig.seeds = (0, 1)']) == (
+           "python bin/transfer_eval.py --rule=cpu_160min "
+           "'--gin_bindings=TransferConfig.seeds = (0, 1)'")
+  assert package_info.invocation(
+      ['/venv/bin/learned-rule-meta-train', '--root_dir=runs/a']) == (
+          'learned-rule-meta-train --root_dir=runs/a')
+
+
+def test_provenance_says_where_when_and_how():
+  found = package_info.provenance(['bin/paired_eval.py', '--rule=x'])
+  assert found['command'] == 'python bin/paired_eval.py --rule=x'
+  assert found['date'].endswith('+00:00') and found['date'][:4].isdigit()
+  assert found['git_revision'] == package_info.stamp()['git_revision']

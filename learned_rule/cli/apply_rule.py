@@ -78,7 +78,7 @@ def main(argv):
   records = measurement.measure(setting, method, report)
   if FLAGS.output_json:
     atomic_files.write_json(FLAGS.output_json, {
-        **package_info.stamp(), 'rule': origin, 'records': records}, indent=1)
+        **package_info.provenance(), 'rule': origin, 'records': records}, indent=1)
     print(f'Wrote {FLAGS.output_json}')
 
 

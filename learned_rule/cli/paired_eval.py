@@ -77,7 +77,7 @@ def main(argv):
   print_report(evaluation, data, records, differences)
   if FLAGS.output_json:
     atomic_files.write_json(FLAGS.output_json, {
-        **package_info.stamp(),
+        **package_info.provenance(),
         'rule': source.path, 'theta_init': source.init_description,
         'rule_step': source.training.get('step'),
         'rule_cpu_seconds': source.training.get('cpu_seconds'),

@@ -14,7 +14,6 @@ or a stop goes on where it was. Example, the comparison of docs/recipes.md:
       --output_dir=results/recipes --cpu_minutes=20 --seeds=0
 """
 
-import datetime
 import json
 import os
 import subprocess
@@ -198,9 +197,7 @@ def report():
       [meta_train] + train_arguments(run['recipe'], run['seed']))
               for run in found}
   result = {
-      **package_info.stamp(),
-      'date': datetime.date.today().isoformat(),
-      'command': ' '.join(['learned-rule-run-recipes'] + sys.argv[1:]),
+      **package_info.provenance(),
       'start_from': FLAGS.start_from, 'datasets': list(DATASETS),
       'evaluation_seeds': list(EVALUATION_SEEDS),
       'evaluation': ' '.join(

@@ -78,7 +78,7 @@ class ReportWriter:
                                  if key != 'config'}
     return {'rule_path': self.source.path, 'rule': rule_metadata,
             'theta_init': self.source.init_description,
-            **package_info.stamp(), 'config': self.config.to_json(),
+            **package_info.provenance(), 'config': self.config.to_json(),
             'seeds': list(self.config.seeds),
             'compute_note': self.compute_note()}
 

@@ -53,6 +53,8 @@ def test_results_hold_every_method_step_and_seed(tiny_transfer):
   assert metadata['seeds'] == [0, 1]
   assert metadata['git_revision']
   assert metadata['package_version'] == version.__version__
+  assert metadata['command'].startswith('python bin/transfer_eval.py --rule=')
+  assert metadata['date']
   assert 'export_init' in metadata['theta_init']
 
 

@@ -10,9 +10,9 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 STAMP := $(VENV)/.installed
 
 .PHONY: setup offline-data fonts prepare-data test wheel-check demo demo-apply \
-    transfer-offline ablation-offline sweeps-offline benchmark \
-    benchmark-xla-gradient chaos build-files long-run long-run-save clean \
-    distclean
+    transfer-offline ablation-offline sweeps-offline results-offline \
+    publish-results benchmark benchmark-xla-gradient chaos build-files \
+    long-run long-run-save clean distclean
 
 setup: $(STAMP)
 
@@ -141,8 +141,13 @@ demo-apply: prepare-data
 # Transfer evaluation, permuted-input ablation and generalisation sweeps of a
 # rule on the offline data; RULE is a shipped rule's name, an exported rule or
 # a meta-training run directory (default: the one-hour rule). Each run resumes.
+# `make results-offline RULE=<shipped rule>` runs them all, then publishes
+# them: results.json, results.md and headline.md of each run, and the rule's
+# targets (learned-rule-compare-rules), under results/rules/RULE/, where the
+# README, docs/ and the rule's card quote them.
 RULE ?= cpu_60min
-RESULTS_DIR ?= runs/results
+RESULTS_DIR ?= runs/results/$(RULE)
+PUBLISHED_DIR ?= results/rules/$(RULE)
 transfer-offline: prepare-data
 	$(VENV)/bin/python bin/transfer_eval.py --rule=$(RULE) \
 	    --root_dir=$(RESULTS_DIR)/transfer --gin_file=transfer/offline.gin
@@ -156,6 +161,19 @@ sweeps-offline: prepare-data
 	      --root_dir=$(RESULTS_DIR)/$$sweep \
 	      --gin_file=sweeps/$${sweep}_offline.gin || exit 1; \
 	done
+results-offline: transfer-offline ablation-offline sweeps-offline
+	$(MAKE) publish-results RULE=$(RULE) RESULTS_DIR=$(RESULTS_DIR)
+publish-results:
+	for run in transfer ablation $(SWEEPS); do \
+	  mkdir -p $(PUBLISHED_DIR)/$$run && \
+	  cp $(RESULTS_DIR)/$$run/results.json $(RESULTS_DIR)/$$run/results.md \
+	    $(RESULTS_DIR)/$$run/headline.md $(PUBLISHED_DIR)/$$run/ || exit 1; \
+	done
+	$(VENV)/bin/python bin/compare_rules.py \
+	    --transfer=$(PUBLISHED_DIR)/transfer \
+	    --modality=$(PUBLISHED_DIR)/modality \
+	    --output_md=$(PUBLISHED_DIR)/targets.md
+
 # The long meta-training run of the recipe that won the comparison of
 # docs/recipes.md, in resumable slices. Its newest checkpoint (θ, Adam's
 # slots, the tasks in flight), θ-init, config and TensorBoard events are

@@ -51,6 +51,7 @@ import time
 from absl import app
 from absl import flags
 
+from benchmarks import report_files
 from benchmarks.inner_step_lib import benches
 from benchmarks.inner_step_lib import machine
 from benchmarks.inner_step_lib import meta_gradient
@@ -247,7 +248,8 @@ def main(argv):
   results = run_all(_settings())
   print()
   print(report.format_report(results))
-  print(f'\nWrote {FLAGS.output_json}')
+  table = report_files.write_markdown(FLAGS.output_json, report.format_report)
+  print(f'\nWrote {FLAGS.output_json} and {table}')
 
 
 if __name__ == '__main__':

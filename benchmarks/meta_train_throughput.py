@@ -38,6 +38,8 @@ import time
 from absl import app
 from absl import flags
 
+from benchmarks import report_files
+from benchmarks.meta_train_throughput_lib import report
 from learned_rule import package_info
 from learned_rule.storage import run_dirs
 
@@ -231,8 +233,7 @@ def main(argv):
       else:
         results[f'{execution}_updates_per_hour'] = run_meta_training(
             execution, os.path.join(scratch, execution))
-  for name, baseline in (('batched', 'sequential'), ('cluster', 'batched'),
-                         ('cluster', 'sequential')):
+  for name, baseline in report.RATIOS:
     if (f'{name}_updates_per_hour' in results and
         f'{baseline}_updates_per_hour' in results):
       ratio = (results[f'{name}_updates_per_hour'] /
@@ -244,7 +245,8 @@ def main(argv):
                 exist_ok=True)
     with open(FLAGS.output_json, 'w', encoding='utf-8') as stream:
       json.dump(results, stream, indent=1)
-    print(f'Wrote {FLAGS.output_json}')
+    table = report_files.write_markdown(FLAGS.output_json, report.format_report)
+    print(f'Wrote {FLAGS.output_json} and {table}')
 
 
 if __name__ == '__main__':

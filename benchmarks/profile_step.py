@@ -31,6 +31,7 @@ import time
 from absl import app
 from absl import flags
 
+from benchmarks import report_files
 from benchmarks.inner_step_lib import benches
 from benchmarks.inner_step_lib import machine
 from benchmarks.inner_step_lib import op_profile
@@ -82,32 +83,12 @@ def profile(name, bench, steps, calls, seed):
           'op_events': dict(ops)}
 
 
-def format_table(results):
-  """One row per class, one column of shares of thread time per program."""
-  programs = results['programs']
-  totals = {name: sum(entry['thread_ms_per_step'].values())
-            for name, entry in programs.items()}
-  shares = {name: {label: ms / totals[name] for label, ms in
-                   entry['thread_ms_per_step'].items()}
-            for name, entry in programs.items()}
-  labels = sorted({label for share in shares.values() for label in share},
-                  key=lambda label: -sum(share.get(label, 0.0)
-                                         for share in shares.values()))
-  rows = [[label] + [f'{100 * shares[name].get(label, 0.0):.1f}%'
-                     for name in programs] for label in labels]
-  rows.append(['thread ms / step'] + [f'{totals[name]:.0f}'
-                                      for name in programs])
-  rows.append(['wall ms / step'] + [
-      f"{entry['wall_ms_per_step']:.0f}" for entry in programs.values()])
-  return report.text_table(['op class'] + list(programs), rows)
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError('Too many command-line arguments.')
   if FLAGS.report_from:
     with open(FLAGS.report_from) as f:
-      print(format_table(json.load(f)))
+      print(report.format_profile(json.load(f)))
     return
   unknown = set(FLAGS.programs) - set(PROGRAMS)
   if unknown:
@@ -121,8 +102,9 @@ def main(argv):
                                         FLAGS.calls, FLAGS.seed)
     atomic_files.write_json(FLAGS.output_json, results, indent=1)
     print(f'[{FLAGS.config}] profiled {name}', flush=True)
-  print(format_table(results))
-  print(f'\nWrote {FLAGS.output_json}')
+  print(report.format_profile(results))
+  table = report_files.write_markdown(FLAGS.output_json, report.format_profile)
+  print(f'\nWrote {FLAGS.output_json} and {table}')
 
 
 if __name__ == '__main__':

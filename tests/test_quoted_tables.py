@@ -16,8 +16,13 @@ import re
 
 import pytest
 
+from benchmarks import report_files
+from benchmarks.inner_step_lib import report as inner_step_report
+from benchmarks.meta_train_throughput_lib import report as throughput_report
 from conftest import REPO_ROOT
+from learned_rule.reporting import headline
 from learned_rule.reporting import recipe_comparison
+from learned_rule.reporting import rule_comparison
 from reliability import report as reliability_report
 
 QUOTE = re.compile(r'<!-- quoted from (\S+?\.md) -->\n(.*?)'
@@ -30,7 +35,51 @@ REPORTS = {
         'results/recipes/results.json',
         lambda found: recipe_comparison.markdown(found['rows'],
                                                  found['datasets'])),
+    'results/benchmarks/inner_step.md': (
+        'results/benchmarks/inner_step.json',
+        lambda found: report_files.fenced(
+            inner_step_report.format_report(found))),
+    'results/benchmarks/profile_step.md': (
+        'results/benchmarks/profile_step.json',
+        lambda found: report_files.fenced(
+            inner_step_report.format_profile(found))),
+    'results/benchmarks/meta_train_throughput.md': (
+        'results/benchmarks/meta_train_throughput.json',
+        lambda found: report_files.fenced(
+            throughput_report.format_report(found))),
 }
+
+
+def _rule_targets(rule_dir):
+  """What ``make publish-results`` writes as a rule's targets.md: the
+  comparisons of learned-rule-compare-rules on its transfer and text runs."""
+
+  def make(found):
+    with open(os.path.join(REPO_ROOT, rule_dir, 'modality', 'results.json'),
+              encoding='utf-8') as stream:
+      text = json.load(stream)
+    return rule_comparison.markdown(
+        rule_comparison.targets(found['summary'], text['summary']))
+  return make
+
+
+# The evaluations of every rule published under results/rules/.
+for _table in glob.glob(os.path.join(REPO_ROOT, 'results', 'rules', '*', '*',
+                                     'headline.md')):
+  _table = os.path.relpath(_table, REPO_ROOT)
+  REPORTS[_table] = (os.path.join(os.path.dirname(_table), 'results.json'),
+                     headline.markdown)
+# A shipped rule's paired evaluation on held-out data.
+for _table in glob.glob(os.path.join(REPO_ROOT, 'learned_rule', 'rules', '*',
+                                     'paired_eval.md')):
+  _table = os.path.relpath(_table, REPO_ROOT)
+  REPORTS[_table] = (_table[:-len('.md')] + '.json', headline.paired_markdown)
+for _table in glob.glob(os.path.join(REPO_ROOT, 'results', 'rules', '*',
+                                     'targets.md')):
+  _table = os.path.relpath(_table, REPO_ROOT)
+  REPORTS[_table] = (
+      os.path.join(os.path.dirname(_table), 'transfer', 'results.json'),
+      _rule_targets(os.path.dirname(_table)))
 
 
 def _read(path):
@@ -79,4 +128,7 @@ def test_every_table_is_what_its_report_makes_of_its_json(table):
   found = json.loads(_read(source))
   assert make(found) == _read(table)
   # Where and when it was made.
-  assert found.get('git_revision') and found.get('date'), source
+  # An evaluation stamps its metadata, a benchmark its machine.
+  stamped = next((found[key] for key in ('metadata', 'machine')
+                  if isinstance(found.get(key), dict)), found)
+  assert stamped.get('git_revision') and stamped.get('date'), source

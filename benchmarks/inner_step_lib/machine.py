@@ -1,17 +1,18 @@
 """What the results were measured on: CPUs, versions, load and commit."""
 
-import datetime
 import os
 import platform
-import subprocess
 
 import tensorflow as tf
 
+from learned_rule import package_info
+
 
 def machine_info():
-  """The machine, the versions and the load, for the results JSON."""
+  """The machine, the versions and the load, for the results JSON, with
+  the revision, date and command (:func:`package_info.provenance`)."""
   info = {
-      'date': datetime.datetime.now(datetime.timezone.utc).isoformat(),
+      **package_info.provenance(),
       'cpu_count': os.cpu_count(),
       'tensorflow': tf.__version__,
       'keras': tf.keras.__version__ if hasattr(tf.keras, '__version__') else
@@ -29,11 +30,4 @@ def machine_info():
     info['cpu_model'] = models[0] if models else None
   except OSError:
     pass
-  try:
-    info['git_sha'] = subprocess.run(
-        ['git', 'rev-parse', 'HEAD'], capture_output=True, text=True,
-        check=True, cwd=os.path.dirname(os.path.abspath(__file__))
-    ).stdout.strip()
-  except (OSError, subprocess.CalledProcessError):
-    info['git_sha'] = None
   return info

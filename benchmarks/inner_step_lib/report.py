@@ -12,12 +12,22 @@ def text_table(headers, rows):
   return '\n'.join(lines)
 
 
+def machine_line(machine):
+  """Where, when and how the numbers were measured."""
+  revision = machine.get('git_revision') or machine.get('git_sha')
+  line = (f"machine: {machine.get('cpu_model')}, {machine['cpu_count']} "
+          f"CPUs, TF {machine['tensorflow']}, {machine['date']}, revision "
+          f"{revision}")
+  if machine.get('command'):
+    line += f"\ncommand: {machine['command']}"
+  return line
+
+
 def format_report(results):
   """The readable tables of a results dict."""
   out = []
   machine = results['machine']
-  out.append(f"machine: {machine.get('cpu_model')}, {machine['cpu_count']} "
-             f"CPUs, TF {machine['tensorflow']}, {machine['date']}")
+  out.append(machine_line(machine))
   rows, breakdown_rows = [], []
   for name, config in results['configs'].items():
     steps = config.get('steps')
@@ -74,3 +84,27 @@ def format_report(results):
     out.append('\nTargets (ratios within this run)')
     out.append(targets_lib.format_targets(results['targets']))
   return '\n'.join(out)
+
+
+def format_profile(results):
+  """The profile of ``benchmarks/profile_step.py``: one row per op class,
+  one column of shares of thread time per program."""
+  programs = results['programs']
+  totals = {name: sum(entry['thread_ms_per_step'].values())
+            for name, entry in programs.items()}
+  shares = {name: {label: ms / totals[name] for label, ms in
+                   entry['thread_ms_per_step'].items()}
+            for name, entry in programs.items()}
+  labels = sorted({label for share in shares.values() for label in share},
+                  key=lambda label: -sum(share.get(label, 0.0)
+                                         for share in shares.values()))
+  rows = [[label] + [f'{100 * shares[name].get(label, 0.0):.1f}%'
+                     for name in programs] for label in labels]
+  rows.append(['thread ms / step'] + [f'{totals[name]:.0f}'
+                                      for name in programs])
+  rows.append(['wall ms / step'] + [
+      f"{entry['wall_ms_per_step']:.0f}" for entry in programs.values()])
+  return (machine_line(results['machine']) +
+          f"\nconfig {results['config']}, {results['steps']} rule steps per "
+          'call; shares of thread time\n\n' +
+          text_table(['op class'] + list(programs), rows))

@@ -1,11 +1,12 @@
 r"""A rule's transfer results against its targets, as a markdown table.
 
 Reads the ``results.json`` of transfer evaluations
-(``learned-rule-transfer-eval`` run directories) of the rule and,
-optionally, of a reference rule run with the same configuration, and writes the table of
+(``learned-rule-transfer-eval`` run directories, or the folders of
+``results/rules/``) of the rule and, optionally, of a reference rule run
+with the same configuration, and writes the table of
 ``learned_rule/reporting/rule_comparison.py``: the rule against random
-init, Oja's rule and the VAE on images, against random init on text, and
-against the reference rule everywhere. Example (a rule card's targets):
+init, Oja's rule, the VAE and the raw pixels on images, against random
+init on text, and against the reference rule everywhere. Example (a rule card's targets):
 
   learned-rule-compare-rules --transfer=runs/card/new/transfer \
       --reference_transfer=runs/card/cpu_60min/transfer \
@@ -49,21 +50,12 @@ def _summary(root_dir):
 
 def table():
   """The markdown table that the flags ask for."""
-  # pylint: disable=g-import-not-at-top
-  from learned_rule.reporting import method_names
-  from learned_rule.reporting import rule_comparison
-  # pylint: enable=g-import-not-at-top
-  comparisons = rule_comparison.compare(
-      _summary(FLAGS.transfer),
-      (method_names.RANDOM_INIT, method_names.HEBBIAN, method_names.VAE),
-      reference=_summary(FLAGS.reference_transfer),
-      reference_name=FLAGS.reference_name)
-  if FLAGS.modality:
-    comparisons += rule_comparison.compare(
-        _summary(FLAGS.modality), (method_names.RANDOM_INIT,),
-        reference=_summary(FLAGS.reference_modality),
-        reference_name=FLAGS.reference_name)
-  return rule_comparison.markdown(comparisons)
+  from learned_rule.reporting import rule_comparison  # pylint: disable=g-import-not-at-top
+  return rule_comparison.markdown(rule_comparison.targets(
+      _summary(FLAGS.transfer), _summary(FLAGS.modality),
+      reference_transfer=_summary(FLAGS.reference_transfer),
+      reference_text=_summary(FLAGS.reference_modality),
+      reference_name=FLAGS.reference_name))
 
 
 def main(argv):

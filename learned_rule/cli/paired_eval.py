@@ -10,6 +10,8 @@ goes in gin (``HeldOutEvaluation.*``). Example, the shipped rule:
 """
 
 import dataclasses
+import json
+import os
 
 from absl import flags
 
@@ -17,7 +19,8 @@ from learned_rule.cli import rule_flags
 from learned_rule.cli import startup
 
 flags.DEFINE_string('output_json', None, 'Write the records, summary and '
-                    'paired differences here.')
+                    'paired differences here, and their table beside it '
+                    '(the same name ending in .md).')
 flags.mark_flag_as_required('rule')
 
 FLAGS = flags.FLAGS
@@ -53,10 +56,12 @@ def main(argv):
   rule_flags.check_no_arguments(argv)
   # Imported here so that --help answers without loading TensorFlow.
   from learned_rule.storage import atomic_files  # pylint: disable=g-import-not-at-top
+  from learned_rule.storage import file_io  # pylint: disable=g-import-not-at-top
   from learned_rule import package_info  # pylint: disable=g-import-not-at-top
   from learned_rule import progress  # pylint: disable=g-import-not-at-top
   from learned_rule.storage import run_dirs  # pylint: disable=g-import-not-at-top
   from learned_rule.evaluation import held_out  # pylint: disable=g-import-not-at-top
+  from learned_rule.reporting import headline  # pylint: disable=g-import-not-at-top
 
   with rule_flags.usage_errors():
     run_dirs.check_output_file(FLAGS.output_json, '--output_json')
@@ -76,14 +81,21 @@ def main(argv):
   differences = held_out.final_differences(records)
   print_report(evaluation, data, records, differences)
   if FLAGS.output_json:
-    atomic_files.write_json(FLAGS.output_json, {
+    found = {
         **package_info.provenance(),
-        'rule': source.path, 'theta_init': source.init_description,
+        'rule': file_io.shown(source.path),
+        'theta_init': source.init_description,
         'rule_step': source.training.get('step'),
         'rule_cpu_seconds': source.training.get('cpu_seconds'),
+        'compute_note': source.compute_note(),
         'evaluation': dataclasses.asdict(evaluation),
-        'differences': differences, 'records': records}, indent=1)
-    print(f'Wrote {FLAGS.output_json}')
+        'differences': differences, 'records': records}
+    atomic_files.write_json(FLAGS.output_json, found, indent=1)
+    # Its table, made from what the file holds.
+    table = os.path.splitext(FLAGS.output_json)[0] + '.md'
+    atomic_files.write_text(table, headline.paired_markdown(
+        json.loads(file_io.read_text(FLAGS.output_json))))
+    print(f'Wrote {FLAGS.output_json} and {table}')
 
 
 def run():

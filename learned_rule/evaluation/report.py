@@ -15,6 +15,7 @@ from absl import logging
 
 from learned_rule.storage import atomic_files
 from learned_rule.storage import file_io
+from learned_rule.reporting import headline
 from learned_rule.reporting import hparams
 from learned_rule import package_info
 from learned_rule.storage import run_dirs
@@ -57,18 +58,6 @@ class ReportWriter:
   def root_dir(self):
     return self.store.root_dir
 
-  def compute_note(self):
-    """How much meta-training the rule had (the paper's: spec §10)."""
-    step = self.source.training.get('step')
-    # A run started from an earlier rule records the updates behind it.
-    before = (self.source.training.get('started_from') or {}).get(
-        'updates_before')
-    if before and step is not None:
-      return (f'{int(step) + int(before)} θ updates of meta-training, '
-              f'{before} of them before the run that exported it '
-              f'({self.source.path})')
-    return f'{step} θ updates of meta-training ({self.source.path})'
-
   def metadata(self):
     """What ``results.json`` says about the run besides its numbers."""
     rule_metadata = {key: value for key, value in
@@ -76,11 +65,11 @@ class ReportWriter:
     rule_metadata['training'] = {key: value for key, value in
                                  self.source.training.items()
                                  if key != 'config'}
-    return {'rule_path': self.source.path, 'rule': rule_metadata,
-            'theta_init': self.source.init_description,
+    return {'rule_path': file_io.shown(self.source.path),
+            'rule': rule_metadata, 'theta_init': self.source.init_description,
             **package_info.provenance(), 'config': self.config.to_json(),
             'seeds': list(self.config.seeds),
-            'compute_note': self.compute_note()}
+            'compute_note': self.source.compute_note()}
 
   def meta_training_datasets(self):
     """The datasets the rule meta-trained on, as its export records them
@@ -124,13 +113,18 @@ class ReportWriter:
     summary = results.summarize(records)
     results_path = run_dirs.path(self.root_dir, run_dirs.RESULTS_JSON)
     results.write_results(results_path, summary, self.metadata(),
-                              records=records)
+                          records=records)
+    # Made from the file, so that it is what a reader can make of it again.
+    atomic_files.write_text(
+        run_dirs.path(self.root_dir, run_dirs.HEADLINE_MARKDOWN),
+        headline.markdown(results.read_results(results_path)))
     self.write_plots(summary, datasets)
     self.write_dashboard(summary)
     atomic_files.write_text(
         run_dirs.path(self.root_dir, run_dirs.RESULTS_MARKDOWN),
         self.markdown(summary, datasets))
-    self.log(f'Wrote {results_path}, {run_dirs.RESULTS_MARKDOWN} and '
+    self.log(f'Wrote {results_path}, {run_dirs.RESULTS_MARKDOWN}, '
+             f'{run_dirs.HEADLINE_MARKDOWN} and '
              f'{run_dirs.path(self.root_dir, run_dirs.PLOTS)}/.')
     return summary
 
@@ -191,7 +185,7 @@ class ReportWriter:
   def markdown(self, summary, datasets):
     """``results.md``: tables over seeds and the paper's claims."""
     return '\n'.join([
-        f'# {self.title}\n\nRule: {self.compute_note()}; θ-init: '
+        f'# {self.title}\n\nRule: {self.source.compute_note()}; θ-init: '
         f'{self.source.init_description}. '
         f'The paper: {published.PAPER_COMPUTE}. Code: '
         f'{package_info.describe()}.\n',
@@ -200,6 +194,6 @@ class ReportWriter:
         '## Logistic-regression few-shot accuracy (%)\n',
         results.markdown_table(summary, 'logistic_accuracy'),
         '## The paper\'s claims and this run\n',
-        published.comparison_table(summary, self.compute_note(),
+        published.comparison_table(summary, self.source.compute_note(),
                                    claims=self.claims(datasets)),
     ])

@@ -11,6 +11,7 @@ import keras
 import tensorflow as tf
 
 from learned_rule import export
+from learned_rule.storage import file_io
 from learned_rule.storage import run_dirs
 from learned_rule.update_rule import rule as rule_lib
 
@@ -25,6 +26,7 @@ class RuleSource:
     metadata: The export's metadata (step, seed, rule config, ...).
     path: Where the rule was loaded from.
     init_description: Where θ-init came from, for the results.
+    init_path: The exported θ-init loaded, None where it was redrawn.
   """
 
   rule: rule_lib.UnsupervisedUpdate
@@ -32,6 +34,25 @@ class RuleSource:
   metadata: dict
   path: str
   init_description: str
+  init_path: str = None
+
+  def compute_note(self):
+    """How much meta-training the rule had (the paper's: spec §10), with
+    the updates of the runs it was started from."""
+    step = self.training.get('step')
+    before = (self.training.get('started_from') or {}).get('updates_before')
+    shown = file_io.shown(self.path)
+    if before and step is not None:
+      return (f'{int(step) + int(before)} θ updates of meta-training, '
+              f'{before} of them before the run that exported it ({shown})')
+    return f'{step} θ updates of meta-training ({shown})'
+
+  def init_identity(self):
+    """Where θ-init came from, with the full path of an exported one: what
+    a resumed evaluation must find unchanged."""
+    if self.init_path is None:
+      return self.init_description
+    return f'{INIT_EXPORTED} {file_io.canonical(self.init_path)}'
 
   @property
   def training(self):
@@ -49,6 +70,10 @@ class RuleSource:
     if not depths or not widths:
       return None
     return max(depths), max(widths)
+
+
+# How results name an exported θ-init, before its path.
+INIT_EXPORTED = 'exported θ-init at'
 
 
 def redraw_initial_rule(config, seed):
@@ -96,7 +121,7 @@ def load(path, init_path=None):
                             else None)
   if init_path:
     init_rule, _ = export.load_rule(init_path, expected_config=rule.config)
-    description = f'exported θ-init at {init_path}'
+    description = f'{INIT_EXPORTED} {file_io.shown(init_path)}'
   else:
     # Meta-training records its seed with the provenance, which
     # export.rule_metadata keeps under 'extra'.
@@ -106,4 +131,4 @@ def load(path, init_path=None):
     description = f'θ-init redrawn from seed {seed}' + (
         '' if recorded is not None else
         ' (the export records no seed: θ-init may not be this rule\'s)')
-  return RuleSource(rule, init_rule, metadata, path, description)
+  return RuleSource(rule, init_rule, metadata, path, description, init_path)

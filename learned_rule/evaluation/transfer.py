@@ -237,7 +237,7 @@ class TransferEvaluation:
     return {'config': self.config.to_json(),
             'rule': file_io.canonical(self.source.path),
             'rule_step': self.source.training.get('step'),
-            'theta_init': self.source.init_description,
+            'theta_init': self.source.init_identity(),
             'gin_bindings': gin.config_str()}
 
   def run_cell(self, setting, method):

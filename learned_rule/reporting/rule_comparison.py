@@ -87,6 +87,27 @@ def compare(summary, baselines, goal='above', reference=None,
   return found
 
 
+# What a rule is compared with at its final step (its card's targets): on
+# images, random init, Oja's rule, the VAE (spec §8.2) and the raw pixels
+# (DESIGN §1); on text, random init.
+IMAGE_BASELINES = (method_names.RANDOM_INIT, method_names.HEBBIAN,
+                   method_names.VAE, method_names.RAW_INPUTS)
+TEXT_BASELINES = (method_names.RANDOM_INIT,)
+
+
+def targets(transfer, text=None, reference_transfer=None,
+            reference_text=None, reference_name='reference rule'):
+  """A rule card's comparisons: its transfer run on images and its run on
+  text (summaries), each against its baselines and, where given, against
+  a reference rule's run of the same configuration."""
+  found = compare(transfer, IMAGE_BASELINES, reference=reference_transfer,
+                  reference_name=reference_name)
+  if text is not None:
+    found += compare(text, TEXT_BASELINES, reference=reference_text,
+                     reference_name=reference_name)
+  return found
+
+
 def _points(value):
   return '—' if value is None else f'{100 * value:+.1f}'
 

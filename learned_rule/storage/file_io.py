@@ -56,6 +56,17 @@ def absolute(path):
   return path if is_url(path) else os.path.abspath(path)
 
 
+def shown(path):
+  """``path`` as results show it: relative to the working directory where
+  it lies below it (a checkout's ``learned_rule/rules/...``, not one
+  machine's absolute path), otherwise as it is."""
+  path = os.fspath(path)
+  if is_url(path):
+    return path
+  relative = os.path.relpath(os.path.abspath(path))
+  return path if relative.startswith(os.pardir) else relative
+
+
 def canonical(path):
   """``path`` with local symbolic links resolved; a URL is kept as it is.
 

@@ -51,6 +51,8 @@ FILTERS = 'filters'
 PLOTS = 'plots'
 RESULTS_JSON = 'results.json'
 RESULTS_MARKDOWN = 'results.md'
+# The short table quoted from it (reporting/headline.py).
+HEADLINE_MARKDOWN = 'headline.md'
 DASHBOARD = 'tensorboard'
 
 

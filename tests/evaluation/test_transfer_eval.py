@@ -12,6 +12,7 @@ from conftest import run_repo_binary
 from learned_rule import configuration
 from learned_rule import version
 from learned_rule.cli import rule_flags
+from learned_rule.reporting import headline
 from learned_rule.reporting import method_names
 from learned_rule.evaluation import report
 from learned_rule.reporting import results as results_lib
@@ -56,6 +57,9 @@ def test_results_hold_every_method_step_and_seed(tiny_transfer):
   assert metadata['command'].startswith('python bin/transfer_eval.py --rule=')
   assert metadata['date']
   assert 'export_init' in metadata['theta_init']
+  # The short table quoted from it, made from the file alone.
+  with open(os.path.join(root, 'headline.md'), encoding='utf-8') as stream:
+    assert stream.read() == headline.markdown(saved)
 
 
 def test_the_hparams_dashboard_has_a_run_per_method(tiny_transfer):

@@ -80,3 +80,15 @@ def test_the_binary_reads_run_directories(tmp_path):
   result = run_repo_binary('compare_rules', f'--transfer={tmp_path / "none"}')
   assert result.returncode != 0 and 'results.json' in result.stderr
   assert 'Traceback' not in result.stderr
+
+
+def test_a_cards_targets_are_images_against_four_baselines_and_text():
+  images = _summary({'learned_rule': RULE, 'random_init': RANDOM,
+                     'hebbian': RANDOM, 'vae': VAE, 'raw_inputs': VAE})
+  text = _summary({'learned_rule': RULE, 'random_init': RANDOM, 'vae': VAE},
+                  dataset='debian_descriptions')
+  found = rule_comparison.targets(images, text)
+  assert [(c.dataset, c.baseline) for c in found] == [
+      ('digits', 'random_init'), ('digits', 'hebbian'), ('digits', 'vae'),
+      ('digits', 'raw_inputs'), ('debian_descriptions', 'random_init')]
+  assert rule_comparison.targets(images) == found[:4]

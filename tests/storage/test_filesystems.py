@@ -290,3 +290,14 @@ def test_checkpoints_on_ram_are_written_and_pruned(empty_cwd):
   with pytest.raises(checkpoints.CheckpointError, match='arrays.npz'):
     manager.restore()
   assert manager.restore(fall_back=True)[0] == 2
+
+
+def test_results_show_paths_below_the_working_directory_relative(
+    tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  inside = tmp_path / 'learned_rule' / 'rules' / 'x' / 'export'
+  assert file_io.shown(str(inside)) == os.path.join(
+      'learned_rule', 'rules', 'x', 'export')
+  outside = os.path.dirname(str(tmp_path))
+  assert file_io.shown(outside) == outside
+  assert file_io.shown('gs://bucket/rule') == 'gs://bucket/rule'

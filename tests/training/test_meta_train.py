@@ -21,6 +21,7 @@ from learned_rule import export
 from learned_rule.tasks import distribution as task_distribution_lib
 from learned_rule.tasks import task as tasks_lib
 from learned_rule import version
+from learned_rule.reporting import headline
 # Its HeldOutEvaluation is bound in the meta-training configs.
 from learned_rule.evaluation import held_out  # pylint: disable=unused-import
 # Its train.num_steps is bound there too.
@@ -111,6 +112,10 @@ def test_tiny_run_writes_checkpoints_config_events_and_export(tmp_path):
   assert len(paired['records']) == 12
   assert {r['method'] for r in paired['records']} == {
       'learned_rule', 'theta_init', 'random_init'}
+  # Its table beside it, made from the file.
+  assert paired['command'].startswith('python bin/paired_eval.py --rule=')
+  assert (tmp_path / 'paired.md').read_text() == headline.paired_markdown(
+      paired)
 
 
 def test_tiny_config_sets_its_own_length(tiny_meta_run):

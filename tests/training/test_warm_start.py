@@ -2,7 +2,6 @@
 (learned_rule/training/warm_start.py, ``bin/meta_train.py --start_from``)."""
 
 import os
-import types
 
 import gin
 import keras
@@ -13,7 +12,7 @@ from learned_rule import configuration
 from learned_rule import export
 # Its configurables appear in the gin files that meta-training reads.
 from learned_rule.evaluation import held_out  # pylint: disable=unused-import
-from learned_rule.evaluation import report
+from learned_rule.evaluation import rule_source
 from learned_rule.update_rule import config as config_lib
 from learned_rule.update_rule import rule as rule_lib
 from learned_rule.training import loop
@@ -108,9 +107,8 @@ def test_the_binary_refuses_a_shipped_rule_of_another_size(tmp_path):
 
 def test_reports_count_the_updates_of_earlier_runs():
   def note(training):
-    holder = types.SimpleNamespace(source=types.SimpleNamespace(
-        training=training, path='/rules/x'))
-    return report.ReportWriter.compute_note(holder)
+    return rule_source.RuleSource(None, None, {'extra': training},
+                                  '/rules/x', '').compute_note()
   assert note({'step': 300}) == '300 θ updates of meta-training (/rules/x)'
   assert note({'step': 300, 'started_from': {'updates_before': 501}}) == (
       '801 θ updates of meta-training, 501 of them before the run that '

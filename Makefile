@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup offline-data fonts prepare-data test wheel-check demo demo-apply \
     transfer-offline ablation-offline sweeps-offline results-offline \
-    publish-results benchmark benchmark-xla-gradient chaos build-files \
+    publish-results benchmark benchmark-xla-gradient chaos quotes build-files \
     long-run long-run-save clean distclean
 
 setup: $(STAMP)
@@ -27,10 +27,13 @@ $(STAMP): setup.py | $(VENV)/bin/python
 
 # Offline data (DESIGN.md §5): Debian's Fashion-MNIST archives, from which
 # tests/data/test_prepare_data.py builds the TFDS dataset (into temporary
-# directories; nothing is prepared here). Installs with apt-get where we are
+# directories; nothing is prepared here), and Debian's fortunes. Installs with apt-get where we are
 # root; `apt-get update` runs first only if apt does not know the package.
 FASHION_MNIST_DEB := dataset-fashion-mnist
 FASHION_MNIST_FILE := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+# The text that no rule meta-trains on (learned_rule/data/fortunes.py).
+FORTUNES_DEB := fortunes
+FORTUNES_DIR := /usr/share/games/fortunes
 
 offline-data:
 	@if [ -f $(FASHION_MNIST_FILE) ]; then \
@@ -45,6 +48,18 @@ offline-data:
 	    "and root: apt-get install $(FASHION_MNIST_DEB))."; \
 	  echo "  Still runs: every test but the Fashion-MNIST preparation" \
 	    "tests, which skip (and fail where CI is set); the digits demo."; \
+	fi
+	@if [ -d $(FORTUNES_DIR) ]; then \
+	  echo "offline-data: $(FORTUNES_DEB) is installed."; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  apt-cache show $(FORTUNES_DEB) >/dev/null 2>&1 || apt-get update; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y $(FORTUNES_DEB) || \
+	    echo "offline-data: could not install $(FORTUNES_DEB)."; \
+	fi
+	@if [ ! -d $(FORTUNES_DIR) ]; then \
+	  echo "offline-data: $(FORTUNES_DEB) is missing (needs apt-get and" \
+	    "root: apt-get install $(FORTUNES_DEB)); the fortunes corpus" \
+	    "test skips (and fails where CI is set)."; \
 	fi
 
 # Fonts for the rendered "Alphabet" (spec §6.2, learned_rule/data/alphabet.py):
@@ -82,8 +97,9 @@ fonts:
 	  "apt-get install -y$$missing)."; \
 	echo $(FONTS_STILL_RUNS)
 
-# Builds the offline data into TFDS's data directory, the Alphabet cache and
-# the Debian descriptions corpus (learned_rule/data/debian_descriptions.py),
+# Builds the offline data into TFDS's data directory, the Alphabet cache, the
+# fortunes corpus and the Debian descriptions corpus
+# (learned_rule/data/debian_descriptions.py),
 # where their sources are installed; quick when already done. The corpus is
 # read from apt's package lists: if that fails, `apt-get update` runs (where
 # we are root) and the corpus is tried once more.
@@ -97,6 +113,9 @@ prepare-data: setup offline-data fonts
 	else echo "prepare-data: skipping fashion_mnist (not installed)."; fi
 	@$(VENV)/bin/python bin/prepare_data.py --dataset=alphabet || \
 	  echo "prepare-data: the Alphabet could not be rendered (see above)."
+	@if [ -d $(FORTUNES_DIR) ]; then \
+	  $(VENV)/bin/python bin/prepare_data.py --dataset=fortunes; \
+	else echo "prepare-data: skipping fortunes (not installed)."; fi
 	@$(PREPARE_DEBIAN_DESCRIPTIONS) || \
 	  { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
 	    apt-get update && $(PREPARE_DEBIAN_DESCRIPTIONS); } || \
@@ -227,6 +246,11 @@ chaos: prepare-data
 	$(VENV)/bin/python -m reliability.campaign \
 	    --output_json=results/reliability/chaos.json \
 	    --output_markdown=results/reliability/chaos.md
+
+# Every table quoted in the README, docs/ and the rule cards, rewritten from
+# its results file (tools/quotes.py); run it after making results again.
+quotes:
+	$(VENV)/bin/python -m tools.quotes
 
 # The BUILD file of every package, written from the imports of its files
 # (tools/build_files.py); run it after adding or moving a file.

@@ -2,17 +2,13 @@
 file is that file, word for word, and the file is what its report makes of
 the committed JSON beside it, which records where and when it was made.
 
-A quote is marked in the Markdown as
-
-  <!-- quoted from results/<path>.md -->
-  ...the table...
-  <!-- end of results/<path>.md -->
+A quote is marked as ``tools/quotes.py`` says; ``make quotes`` rewrites
+every quote from its file.
 """
 
 import glob
 import json
 import os
-import re
 
 import pytest
 
@@ -24,9 +20,8 @@ from learned_rule.reporting import headline
 from learned_rule.reporting import recipe_comparison
 from learned_rule.reporting import rule_comparison
 from reliability import report as reliability_report
+from tools import quotes as quotes_lib
 
-QUOTE = re.compile(r'<!-- quoted from (\S+?\.md) -->\n(.*?)'
-                   r'<!-- end of \1 -->', re.S)
 # Each results table, and how its report writes it from its JSON.
 REPORTS = {
     'results/reliability/chaos.md': (
@@ -83,31 +78,24 @@ for _table in glob.glob(os.path.join(REPO_ROOT, 'results', 'rules', '*',
 
 
 def _read(path):
-  with open(os.path.join(REPO_ROOT, path), encoding='utf-8') as stream:
-    return stream.read()
-
-
-def documents():
-  """The Markdown a reader meets: README, docs/ and the rule cards."""
-  found = ['README.md']
-  for pattern in ('docs/**/*.md', 'learned_rule/rules/*/CARD.md'):
-    found += sorted(os.path.relpath(path, REPO_ROOT) for path in glob.glob(
-        os.path.join(REPO_ROOT, pattern), recursive=True))
-  return found
+  return quotes_lib.read(path)
 
 
 def quotes():
   """``(document, quoted file, quoted text)`` of every quote."""
-  return [(document, match.group(1), match.group(2))
-          for document in documents()
-          for match in QUOTE.finditer(_read(document))]
+  return [(document, path, text) for document in quotes_lib.documents()
+          for path, text in quotes_lib.quotes(_read(document))]
 
 
-def test_the_quote_marker_is_found():
+def test_the_quote_marker_is_found_and_refreshed(tmp_path):
   text = ('x\n<!-- quoted from results/a.md -->\n| t |\n'
           '<!-- end of results/a.md -->\n')
-  assert [m.groups() for m in QUOTE.finditer(text)] == [
-      ('results/a.md', '| t |\n')]
+  assert quotes_lib.quotes(text) == [('results/a.md', '| t |\n')]
+  (tmp_path / 'results').mkdir()
+  (tmp_path / 'results' / 'a.md').write_text('| new |\n| row |\n')
+  assert quotes_lib.refreshed(text, str(tmp_path)) == (
+      'x\n<!-- quoted from results/a.md -->\n| new |\n| row |\n'
+      '<!-- end of results/a.md -->\n')
 
 
 def test_the_results_tables_are_quoted():

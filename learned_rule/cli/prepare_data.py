@@ -18,6 +18,10 @@ Examples:
   # (spec §7.2), from apt's package lists; skipped when already prepared:
   learned-rule-prepare-data --dataset=debian_descriptions
 
+  # Fortune-cookie quotations by topic, the text no rule meta-trains on
+  # (apt-get install fortunes):
+  learned-rule-prepare-data --dataset=fortunes   # or --archive_dir=DIR
+
 --from_debian is the same as --archive_dir=debian. --data_dir defaults to
 TFDS's default data directory (TFDS_DATA_DIR if set); the loaders of
 learned_rule.data.tfds_sources read from the same place.
@@ -32,12 +36,14 @@ from learned_rule.cli import startup
 
 flags.DEFINE_string('dataset', None,
                     'mnist, fashion_mnist, cifar10, imdb_reviews, alphabet '
-                    '(renders the font cache) or debian_descriptions '
-                    "(writes the text corpus from apt's package lists).")
+                    '(renders the font cache), debian_descriptions '
+                    "(writes the text corpus from apt's package lists) or "
+                    "fortunes (from Debian's fortunes package).")
 flags.DEFINE_string('archive_dir', None,
                     'Directory holding the upstream archives (or a '
                     'sub-directory named after the dataset that does); '
-                    '"debian" means --from_debian.')
+                    '"debian" means --from_debian. For fortunes: the topic '
+                    'files (default: where Debian installs them).')
 flags.DEFINE_bool('from_debian', False,
                   "Fashion-MNIST from Debian's dataset-fashion-mnist package "
                   '(/usr/share/datasets/fashion-mnist), headers restored.')
@@ -49,12 +55,15 @@ flags.DEFINE_string('staging_dir', None,
 
 FLAGS = flags.FLAGS
 
+# The text corpora written from Debian's files (learned_rule/data/).
+TEXT_CORPORA = ('debian_descriptions', 'fortunes')
+
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  if FLAGS.dataset == 'debian_descriptions':
-    _write_debian_descriptions()
+  if FLAGS.dataset in TEXT_CORPORA:
+    _write_text_corpus(FLAGS.dataset)
     return
   # Imported here so that --help answers without loading TFDS.
   from learned_rule.data import archives  # pylint: disable=g-import-not-at-top
@@ -62,7 +71,7 @@ def main(argv):
   if FLAGS.dataset is None:
     raise app.UsageError(
         f'--dataset is required: one of {", ".join(archives.SUPPORTED)}, '
-        f'alphabet or debian_descriptions.')
+        f'alphabet, debian_descriptions or fortunes.')
   if FLAGS.dataset == 'alphabet':
     _render_alphabet()
     return
@@ -109,23 +118,35 @@ def _render_alphabet():
         f'{rendered.cache_path}')
 
 
-def _write_debian_descriptions():
-  """Writes the Debian descriptions corpus unless it is already there."""
-  # pylint: disable-next=g-import-not-at-top
+def _write_text_corpus(name):
+  """Writes the text corpus ``name`` unless it is already there."""
+  # pylint: disable=g-import-not-at-top
   from learned_rule.data import debian_descriptions
-  directory = debian_descriptions.corpus_directory()
-  counts = debian_descriptions.prepared_counts(directory)
+  from learned_rule.data import fortunes
+  # pylint: enable=g-import-not-at-top
+  module, error, unit, write = {
+      'debian_descriptions': (debian_descriptions,
+                              debian_descriptions.DumpError,
+                              'package descriptions',
+                              debian_descriptions.write_corpus),
+      'fortunes': (fortunes, fortunes.SourceError, 'fortunes',
+                   lambda target: fortunes.write_corpus(
+                       target, source_dir=FLAGS.archive_dir and
+                       os.path.expanduser(FLAGS.archive_dir))),
+  }[name]
+  directory = module.CORPUS.directory()
+  counts = module.CORPUS.counts(directory)
   if counts is not None:
-    print(f'debian_descriptions is prepared at {directory} (delete it to '
-          f'write it again):')
+    print(f'{name} is prepared at {directory} (delete it to write it '
+          f'again):')
   else:
     try:
-      counts = debian_descriptions.write_corpus(directory)
-    except debian_descriptions.DumpError as error:
-      raise app.UsageError(str(error)) from error
-    print(f'debian_descriptions written to {directory}:')
+      counts = write(directory)
+    except error as failure:
+      raise app.UsageError(str(failure)) from failure
+    print(f'{name} written to {directory}:')
   for section, count in counts.items():
-    print(f'  {section}: {count} package descriptions')
+    print(f'  {section}: {count} {unit}')
 
 
 def run():

@@ -20,36 +20,29 @@ words left is left out.
 
 The corpus is written once (see :func:`write_corpus`, run by
 ``python bin/prepare_data.py --dataset=debian_descriptions``) as
-``DIR/<section>/<package>.txt``, the layout that
+``DIR/<section>/<package>.txt`` (:mod:`prepared_corpus`), the layout that
 :mod:`learned_rule.data.text_directory` reads; that module makes the
 stratified train/test split and the bag of words.
 """
 
-import json
-import os
-import pathlib
 import re
 import shutil
 import subprocess
 
-from learned_rule.storage import atomic_files
-from learned_rule import console_scripts
+from learned_rule.data import prepared_corpus
 from learned_rule.data import text
-from learned_rule.data import text_directory
 
 NAME = 'debian_descriptions'
 # Our choice of topics (spec §7.2 only fixes IMDB's two sentiments): four
 # sections of Debian's main archive with 600-1700 packages each in bookworm.
 SECTIONS = ('games', 'graphics', 'science', 'sound')
-FORMAT_VERSION = 1
-PREPARE_COMMAND = (console_scripts.command('prepare_data') +
-                   ' --dataset=debian_descriptions')
+CORPUS = prepared_corpus.PreparedCorpus(NAME, SECTIONS)
+PREPARE_COMMAND = CORPUS.prepare_command
 DUMP_COMMAND = ('apt-cache', 'dumpavail')
 # `apt-cache dumpavail` takes ~2 s for ~60k packages; this only guards
 # against a hung apt.
 DUMP_TIMEOUT_S = 300
 
-_MANIFEST = '.manifest.json'
 # Debian policy §5.6.7: package names are lower-case letters, digits, '+',
 # '-' and '.', at least two characters, starting with a letter or digit.
 _PACKAGE_NAME = re.compile(r'[a-z0-9][a-z0-9+.-]+')
@@ -67,27 +60,12 @@ class DumpError(RuntimeError):
   """apt gave no usable package records."""
 
 
-class NotPreparedError(FileNotFoundError):
-  """The corpus has not been written yet."""
+NotPreparedError = prepared_corpus.NotPreparedError
 
 
 def corpus_directory(data_dir=None):
-  """Where the corpus lives.
-
-  Args:
-    data_dir: Used as is when given.
-
-  Returns:
-    ``data_dir``, else ``$LEARNED_RULE_CACHE/debian_descriptions``, else
-    ``~/.cache/learned_rule/debian_descriptions`` (the convention of
-    :func:`learned_rule.data.alphabet.cache_directory`).
-  """
-  if data_dir is not None:
-    return pathlib.Path(data_dir).expanduser()
-  root = os.environ.get('LEARNED_RULE_CACHE')
-  if root:
-    return pathlib.Path(root) / NAME
-  return pathlib.Path.home() / '.cache' / 'learned_rule' / NAME
+  """Where the corpus lives (:meth:`PreparedCorpus.directory`)."""
+  return CORPUS.directory(data_dir)
 
 
 def _fields(record):
@@ -210,20 +188,6 @@ def _check_sections(documents):
         f'`apt-get update` (as root), then `{PREPARE_COMMAND}`.')
 
 
-def _write_tree(root, documents):
-  for section, packages in documents.items():
-    directory = root / section
-    directory.mkdir()
-    for package, content in packages.items():
-      (directory / f'{package}.txt').write_text(content + '\n',
-                                                encoding='utf-8')
-  counts = {section: len(packages) for section, packages in documents.items()}
-  manifest = {'format': FORMAT_VERSION, 'counts': counts}
-  (root / _MANIFEST).write_text(json.dumps(manifest, sort_keys=True),
-                                encoding='utf-8')
-  return counts
-
-
 def write_corpus(target_dir, dump_text=None):
   """Writes the corpus to ``target_dir``, atomically.
 
@@ -244,59 +208,20 @@ def write_corpus(target_dir, dump_text=None):
     DumpError: apt-cache is missing or fails, or the records hold no
       package of one of :data:`SECTIONS`.
   """
-  target = pathlib.Path(target_dir).expanduser()
   if dump_text is None:
     dump_text = run_dump()
   documents = parse_dump(dump_text)
   _check_sections(documents)
-  with atomic_files.replacing_directory(target) as staging:
-    counts = _write_tree(pathlib.Path(staging), documents)
-  return counts
+  return CORPUS.write(target_dir, documents)
 
 
 def prepared_counts(data_dir=None):
-  """How many documents each section of the prepared corpus holds.
-
-  Args:
-    data_dir: The corpus directory (default: :func:`corpus_directory`).
-
-  Returns:
-    ``{section: number of documents}``, or None where no corpus of this
-    :data:`FORMAT_VERSION` was written.
-  """
-  manifest = corpus_directory(data_dir) / _MANIFEST
-  try:
-    content = json.loads(manifest.read_text(encoding='utf-8'))
-  except (OSError, ValueError):
-    return None
-  if not isinstance(content, dict) or content.get('format') != FORMAT_VERSION:
-    return None
-  return content.get('counts')
+  """``{section: documents}`` of the prepared corpus, or None where none
+  was written (:meth:`PreparedCorpus.counts`)."""
+  return CORPUS.counts(corpus_directory(data_dir))
 
 
 def load_split(split='train', data_dir=None):
-  """One split of the prepared corpus as a 1K-word bag of words (spec §7.2).
-
-  Args:
-    split: 'train', 'test' or 'all' (stratified by section, see
-      :mod:`learned_rule.data.text_directory`).
-    data_dir: The corpus directory (default: :func:`corpus_directory`).
-
-  Returns:
-    A :class:`Dataset`, modality 'text', classes :data:`SECTIONS`.
-
-  Raises:
-    NotPreparedError: No corpus (of this format) at ``data_dir``.
-  """
-  if split not in text_directory.SPLITS:
-    raise ValueError(f'Unknown {NAME} split {split!r}; allowed: '
-                     f'{text_directory.SPLITS}.')
-  directory = corpus_directory(data_dir)
-  if prepared_counts(directory) is None:
-    raise NotPreparedError(
-        f'The {NAME} corpus is not prepared at {directory}. Prepare it with '
-        f'`{PREPARE_COMMAND}` (it writes to $LEARNED_RULE_CACHE/{NAME}, else '
-        f'~/.cache/learned_rule/{NAME}), or call '
-        f'debian_descriptions.write_corpus({str(directory)!r}).')
-  return text_directory.load_text_directory(directory, split, classes=SECTIONS,
-                                            name=NAME)
+  """One split of the prepared corpus as a 1K-word bag of words (spec
+  §7.2), classes :data:`SECTIONS` (:meth:`PreparedCorpus.load_split`)."""
+  return CORPUS.load_split(split, data_dir)

@@ -17,6 +17,7 @@ import functools
 from learned_rule import suggestions
 from learned_rule.data import alphabet
 from learned_rule.data import debian_descriptions
+from learned_rule.data import fortunes
 from learned_rule.data import digits
 from learned_rule.data import image_directory
 from learned_rule.data import npz_file
@@ -47,13 +48,14 @@ def _resized(loader, size, name):
 
 # Name -> (loader(split, **options) -> Dataset, meta-training split,
 # held-out split). Every dataset's two splits are disjoint: Alphabet's by
-# font face, digits' and the Debian descriptions' by a fixed stratified
-# partition, the TFDS datasets' by their own train/test splits, two moons'
-# by seed.
+# font face, digits', the Debian descriptions' and the fortunes' by a fixed
+# stratified partition, the TFDS datasets' by their own train/test splits,
+# two moons' by seed.
 _DATASETS = {
     'alphabet': (alphabet.load_split, 'train', 'test'),
     'debian_descriptions': (debian_descriptions.load_split, 'train', 'test'),
     'digits': (digits.load_split, 'train', 'test'),
+    'fortunes': (fortunes.load_split, 'train', 'test'),
     'two_moons': (toy.load_split, 'train', 'test'),
     **{name: (loader, tfds_sources.META_TRAIN_SPLIT,
               tfds_sources.HELD_OUT_SPLIT)

@@ -1,0 +1,64 @@
+r"""The tables that the README, docs/ and the rule cards quote from results.
+
+A quote is marked in the Markdown as
+
+  <!-- quoted from results/<path>.md -->
+  ...the file's text, word for word...
+  <!-- end of results/<path>.md -->
+
+``python -m tools.quotes`` (``make quotes``) rewrites every quote from its
+file after the results are made again; ``tests/test_quoted_tables.py``
+checks that no quote differs from its file.
+"""
+
+import glob
+import os
+import re
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+QUOTE = re.compile(r'(<!-- quoted from (\S+?\.md) -->\n)(.*?)'
+                   r'(<!-- end of \2 -->)', re.S)
+# The Markdown a reader meets.
+DOCUMENT_PATTERNS = ('README.md', 'docs/**/*.md',
+                     'learned_rule/rules/*/CARD.md')
+
+
+def documents(root=REPO_ROOT):
+  """Paths, relative to ``root``, of the documents that may quote."""
+  found = []
+  for pattern in DOCUMENT_PATTERNS:
+    found += sorted(os.path.relpath(path, root) for path in glob.glob(
+        os.path.join(root, pattern), recursive=True))
+  return found
+
+
+def read(path, root=REPO_ROOT):
+  with open(os.path.join(root, path), encoding='utf-8') as stream:
+    return stream.read()
+
+
+def quotes(text):
+  """``(quoted file, quoted text)`` of every quote in ``text``."""
+  return [(match.group(2), match.group(3)) for match in QUOTE.finditer(text)]
+
+
+def refreshed(text, root=REPO_ROOT):
+  """``text`` with every quote replaced by its file's current text."""
+  return QUOTE.sub(lambda match: match.group(1) + read(match.group(2), root) +
+                   match.group(4), text)
+
+
+def main(argv):
+  root = argv[1] if len(argv) > 1 else REPO_ROOT
+  for document in documents(root):
+    text = read(document, root)
+    new = refreshed(text, root)
+    if new != text:
+      with open(os.path.join(root, document), 'w', encoding='utf-8') as out:
+        out.write(new)
+      print(f'refreshed the quotes of {document}')
+
+
+if __name__ == '__main__':
+  main(sys.argv)

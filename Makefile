@@ -162,8 +162,8 @@ demo-apply: prepare-data
 # a meta-training run directory (default: the one-hour rule). Each run resumes.
 # `make results-offline RULE=<shipped rule>` runs them all, then publishes
 # them: results.json, results.md and headline.md of each run, and the rule's
-# targets (learned-rule-compare-rules), under results/rules/RULE/, where the
-# README, docs/ and the rule's card quote them.
+# targets (learned-rule-compare-rules), under results/rules/RULE/, and
+# rewrites the quotes of them in the README, docs/ and the rule's card.
 RULE ?= cpu_60min
 RESULTS_DIR ?= runs/results/$(RULE)
 PUBLISHED_DIR ?= results/rules/$(RULE)
@@ -182,6 +182,7 @@ sweeps-offline: prepare-data
 	done
 results-offline: transfer-offline ablation-offline sweeps-offline
 	$(MAKE) publish-results RULE=$(RULE) RESULTS_DIR=$(RESULTS_DIR)
+	$(MAKE) quotes
 publish-results:
 	for run in transfer ablation $(SWEEPS); do \
 	  mkdir -p $(PUBLISHED_DIR)/$$run && \

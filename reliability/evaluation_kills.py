@@ -14,6 +14,7 @@ import re
 import time
 
 from reliability import processes
+from learned_rule.storage import atomic_files
 from learned_rule.storage import run_dirs
 
 # (binary, gin file) of each evaluation, at the sizes of the tests.
@@ -26,17 +27,27 @@ _RESUMING = re.compile(r'Resuming: (\d+) of (\d+)')
 
 
 def cells(root_dir):
-  """``{name: (modification time, sha256)}`` of the finished cells."""
+  """``{name: (modification time, sha256)}`` of the finished cells.
+
+  Read while an evaluation may be writing: its temporary files
+  (:data:`atomic_files.TEMPORARY_PREFIX`) are not cells, and a file that
+  vanishes between the listing and the read was one of them.
+  """
   directory = run_dirs.path(root_dir, run_dirs.CELLS)
   if not os.path.isdir(directory):
     return {}
   found = {}
   for name in sorted(os.listdir(directory)):
+    if not name.endswith('.json') or name.startswith(
+        atomic_files.TEMPORARY_PREFIX):
+      continue
     path = os.path.join(directory, name)
-    if name.endswith('.json') and os.path.isfile(path):
+    try:
       with open(path, 'rb') as stream:
         digest = hashlib.sha256(stream.read()).hexdigest()
-      found[name] = (os.stat(path).st_mtime_ns, digest)
+        found[name] = (os.fstat(stream.fileno()).st_mtime_ns, digest)
+    except FileNotFoundError:
+      continue
   return found
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from conftest import REPO_ROOT
 from reliability import inject_enospc
+from reliability import evaluation_kills
 from reliability import integrity
 from reliability import kills
 from reliability import report
@@ -130,3 +131,17 @@ def test_a_full_disk_during_a_checkpoint_stops_and_resumes(tmp_path):
   assert resumed.returncode == 0, resumed.stderr[-3000:]
   assert 'Resumed from step 1 ' in resumed.stderr
   assert integrity.latest_step(str(root)) == 3
+
+
+def test_cells_read_while_an_evaluation_writes_skip_its_temporary_files(
+    tmp_path, monkeypatch):
+  cells_dir = tmp_path / 'cells'
+  cells_dir.mkdir()
+  (cells_dir / 'a.json').write_text('{}')
+  (cells_dir / (atomic_files.TEMPORARY_PREFIX + 'b.json')).write_text('{')
+  (cells_dir / 'gone.json').write_text('{}')
+  listed = sorted(os.listdir(cells_dir))
+  # 'gone.json' is renamed away between the listing and the read.
+  (cells_dir / 'gone.json').unlink()
+  monkeypatch.setattr(evaluation_kills.os, 'listdir', lambda _: listed)
+  assert list(evaluation_kills.cells(str(tmp_path))) == ['a.json']

@@ -96,6 +96,11 @@ def test_the_quote_marker_is_found_and_refreshed(tmp_path):
   assert quotes_lib.refreshed(text, str(tmp_path)) == (
       'x\n<!-- quoted from results/a.md -->\n| new |\n| row |\n'
       '<!-- end of results/a.md -->\n')
+  # A quote of a file not made yet stays, and is named.
+  missing = []
+  other = text.replace('a.md', 'b.md')
+  assert quotes_lib.refreshed(other, str(tmp_path), missing) == other
+  assert missing == ['results/b.md']
 
 
 def test_the_results_tables_are_quoted():

@@ -43,21 +43,37 @@ def quotes(text):
   return [(match.group(2), match.group(3)) for match in QUOTE.finditer(text)]
 
 
-def refreshed(text, root=REPO_ROOT):
-  """``text`` with every quote replaced by its file's current text."""
-  return QUOTE.sub(lambda match: match.group(1) + read(match.group(2), root) +
-                   match.group(4), text)
+def refreshed(text, root=REPO_ROOT, missing=None):
+  """``text`` with every quote replaced by its file's current text.
+
+  A quote whose file does not exist is left as it is, and its file added
+  to the list ``missing`` where one is given.
+  """
+
+  def quote(match):
+    path = match.group(2)
+    if not os.path.isfile(os.path.join(root, path)):
+      if missing is not None:
+        missing.append(path)
+      return match.group(0)
+    return match.group(1) + read(path, root) + match.group(4)
+
+  return QUOTE.sub(quote, text)
 
 
 def main(argv):
   root = argv[1] if len(argv) > 1 else REPO_ROOT
+  missing = []
   for document in documents(root):
     text = read(document, root)
-    new = refreshed(text, root)
+    new = refreshed(text, root, missing)
     if new != text:
       with open(os.path.join(root, document), 'w', encoding='utf-8') as out:
         out.write(new)
       print(f'refreshed the quotes of {document}')
+  if missing:
+    sys.exit('Not refreshed, their files are missing (make them first): ' +
+             ', '.join(sorted(set(missing))))
 
 
 if __name__ == '__main__':

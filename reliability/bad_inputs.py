@@ -23,6 +23,7 @@ import concurrent.futures
 import json
 import os
 import pathlib
+import shlex
 import subprocess
 import sys
 import time
@@ -51,6 +52,24 @@ def _environment(work_dir):
   return env
 
 
+# Stand for a case's scratch directory and the checkout in what the
+# results record, so that they hold no machine's paths.
+WORK_PLACEHOLDER = '$WORK'
+REPO_PLACEHOLDER = '$REPO'
+
+
+def shown_text(text, work):
+  """``text`` with ``work`` and the checkout's path as placeholders."""
+  return text.replace(str(work), WORK_PLACEHOLDER).replace(
+      str(REPO_ROOT), REPO_PLACEHOLDER)
+
+
+def shown_command(argv, work):
+  """The command of a case as the results record it: run from the
+  repository root with ``python``, paths as in :func:`shown_text`."""
+  return shlex.join(['python'] + [shown_text(arg, work) for arg in argv])
+
+
 def run_case(case, work_dir, timeout=DEFAULT_TIMEOUT):
   """Sets up and runs ``case`` in ``work_dir/<name>``; returns its result
   dict (see :func:`run_cases`)."""
@@ -66,8 +85,7 @@ def run_case(case, work_dir, timeout=DEFAULT_TIMEOUT):
     result['reason'] = f'setup failed: {type(e).__name__}: {e}'
     return result
   command = [sys.executable, *argv]
-  result['command'] = ' '.join(command[:1] + [
-      repr(arg) if ' ' in arg or '\n' in arg else arg for arg in argv])
+  result['command'] = shown_command(argv, work)
   start = time.monotonic()
   try:
     done = subprocess.run(command, cwd=REPO_ROOT, env=_environment(work_dir),
@@ -76,12 +94,12 @@ def run_case(case, work_dir, timeout=DEFAULT_TIMEOUT):
   except subprocess.TimeoutExpired as expired:
     result['seconds'] = round(time.monotonic() - start, 1)
     result['reason'] = f'timed out after {timeout} s'
-    result['message'] = _tail(expired.stderr)
+    result['message'] = shown_text(_tail(expired.stderr), work)
     return result
   result['seconds'] = round(time.monotonic() - start, 1)
   result['returncode'] = done.returncode
   output = done.stdout + done.stderr
-  result['message'] = _tail(done.stderr or done.stdout)
+  result['message'] = shown_text(_tail(done.stderr or done.stdout), work)
   reasons = []
   if done.returncode == 0:
     reasons.append('accepted (exit code 0)')

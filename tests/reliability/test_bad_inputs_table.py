@@ -97,3 +97,17 @@ def test_representative_cases_are_rejected_cleanly(tmp_path):
   for result in results:
     assert result['clean'], result
     assert result['returncode'] not in (0, None)
+
+
+def test_recorded_commands_hold_no_path_of_this_machine(tmp_path):
+  work = tmp_path / 'case'
+  shown = bad_inputs.shown_command(
+      ['bin/paired_eval.py', f'--root_dir={work}/run',
+       '--gin_bindings=HeldOutEvaluation.steps = 2'], work)
+  assert shown == ("python bin/paired_eval.py '--root_dir=$WORK/run' "
+                   "'--gin_bindings=HeldOutEvaluation.steps = 2'")
+  assert str(tmp_path) not in shown
+  message = (f"Gin file 'x.gin' not found (also looked in "
+             f"{bad_inputs.REPO_ROOT}/gin_configs)")
+  assert bad_inputs.shown_text(message, work) == (
+      "Gin file 'x.gin' not found (also looked in $REPO/gin_configs)")

@@ -16,24 +16,46 @@ from learned_rule import version
 UNKNOWN_REVISION = 'unknown'
 
 
-@functools.lru_cache(maxsize=None)
-def git_revision():
-  """The checkout's commit ('+dirty' with local changes), or 'unknown'.
+# What a run writes, not what makes it: results files, the long run's
+# checkpoint and the prose that quotes them. Changes to them alone leave a
+# revision clean, so that a benchmark run right after another (which has
+# just rewritten its results file) still records the commit it ran.
+OUTPUT_PATHSPECS = (':(top,exclude)results', ':(top,exclude)long_run',
+                    ':(top,exclude,glob)**/*.md')
 
-  'unknown' outside a git checkout, e.g. for an installed wheel. Read once
-  per process: a long run records the revision it started from.
+
+def revision_of(directory):
+  """The commit checked out at ``directory``, '+dirty' when code differs.
+
+  Code is every tracked file but :data:`OUTPUT_PATHSPECS`; untracked files
+  do not count.
+
+  Args:
+    directory: Any folder inside a git checkout.
+
+  Returns:
+    The commit's hash with '+dirty' where tracked code has local changes;
+    'unknown' outside a git checkout or without git.
   """
-  here = os.path.dirname(os.path.abspath(__file__))
+  def git(*args):
+    return subprocess.run(['git', *args], cwd=directory, capture_output=True,
+                          text=True, check=True, timeout=10).stdout.strip()
   try:
-    commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=here,
-                            capture_output=True, text=True, check=True,
-                            timeout=10).stdout.strip()
-    dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-'
-                            'files=no'], cwd=here, capture_output=True,
-                           text=True, check=True, timeout=10).stdout.strip()
+    commit = git('rev-parse', 'HEAD')
+    dirty = git('status', '--porcelain', '--untracked-files=no', '--',
+                ':/', *OUTPUT_PATHSPECS)
   except (OSError, subprocess.SubprocessError):
     return UNKNOWN_REVISION
   return commit + ('+dirty' if dirty else '')
+
+
+@functools.lru_cache(maxsize=None)
+def git_revision():
+  """This checkout's :func:`revision_of`, or 'unknown' for a wheel.
+
+  Read once per process: a long run records the revision it started from.
+  """
+  return revision_of(os.path.dirname(os.path.abspath(__file__)))
 
 
 def stamp():

@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 .PHONY: setup offline-data fonts prepare-data test wheel-check demo demo-apply \
     transfer-offline ablation-offline sweeps-offline results-offline \
     publish-results benchmark benchmark-xla-gradient chaos quotes build-files \
-    long-run long-run-save clean distclean
+    long-run long-run-save ship-rule clean distclean
 
 setup: $(STAMP)
 
@@ -164,9 +164,16 @@ demo-apply: prepare-data
 # them: results.json, results.md and headline.md of each run, and the rule's
 # targets (learned-rule-compare-rules), under results/rules/RULE/, and
 # rewrites the quotes of them in the README, docs/ and the rule's card.
+# REFERENCE_RULE, a rule published under results/rules/ before, adds a
+# column of the rule against it to the targets.
 RULE ?= cpu_60min
 RESULTS_DIR ?= runs/results/$(RULE)
 PUBLISHED_DIR ?= results/rules/$(RULE)
+REFERENCE_RULE ?=
+REFERENCE_FLAGS := $(if $(REFERENCE_RULE), \
+    --reference_transfer=results/rules/$(REFERENCE_RULE)/transfer \
+    --reference_modality=results/rules/$(REFERENCE_RULE)/modality \
+    --reference_name=$(REFERENCE_RULE))
 transfer-offline: prepare-data
 	$(VENV)/bin/python bin/transfer_eval.py --rule=$(RULE) \
 	    --root_dir=$(RESULTS_DIR)/transfer --gin_file=transfer/offline.gin
@@ -191,7 +198,7 @@ publish-results:
 	done
 	$(VENV)/bin/python bin/compare_rules.py \
 	    --transfer=$(PUBLISHED_DIR)/transfer \
-	    --modality=$(PUBLISHED_DIR)/modality \
+	    --modality=$(PUBLISHED_DIR)/modality $(REFERENCE_FLAGS) \
 	    --output_md=$(PUBLISHED_DIR)/targets.md
 
 # The long meta-training run of the recipe that won the comparison of
@@ -223,6 +230,39 @@ long-run-save:
 	cp -r $(LONG_RUN_DIR)/export_init $(LONG_RUN_DIR)/config.gin \
 	  $(LONG_RUN_DIR)/summaries long_run/run/ && \
 	echo "long-run-save: $$latest -> long_run/run/ckpt/"
+
+# A new shipped rule from the long run's newest export: `make ship-rule
+# SHIP_NAME=<name>` copies its θ, θ-init and config into
+# learned_rule/rules/<name>/, draws the run's curves (curves.png), measures
+# it with the paired held-out evaluation (paired_eval.json and .md) and
+# writes its manifest. Its CARD.md is prose written after these (then
+# `python bin/write_rule_manifest.py learned_rule/rules/<name>` again), and
+# `make results-offline RULE=<name> REFERENCE_RULE=cpu_160min` measures the
+# paper's claims and the targets with it.
+SHIP_FROM ?= $(LONG_RUN_DIR)
+SHIP_DIR = learned_rule/rules/$(SHIP_NAME)
+ship-rule: prepare-data
+	@if [ -z "$(SHIP_NAME)" ]; then \
+	  echo "ship-rule: name the new rule, e.g. SHIP_NAME=cpu_long_run"; \
+	  exit 2; fi
+	@if [ -e $(SHIP_DIR) ]; then \
+	  echo "ship-rule: $(SHIP_DIR) exists; choose another SHIP_NAME"; \
+	  exit 1; fi
+	@if [ ! -f $(SHIP_FROM)/export/saved_model.pb ]; then \
+	  echo "ship-rule: $(SHIP_FROM) holds no export yet"; exit 1; fi
+	mkdir -p $(SHIP_DIR)
+	cp -r $(SHIP_FROM)/export $(SHIP_FROM)/export_init \
+	    $(SHIP_FROM)/config.gin $(SHIP_DIR)/
+	$(VENV)/bin/python bin/plot_training.py --root_dir=$(SHIP_FROM) \
+	    --output=$(SHIP_DIR)/curves.png \
+	    --title="$(SHIP_NAME): meta_train/recipes/$(LONG_RUN_RECIPE).gin"
+	$(VENV)/bin/python bin/write_rule_manifest.py $(SHIP_DIR)
+	$(VENV)/bin/python bin/paired_eval.py --rule=$(SHIP_NAME) \
+	    --gin_file=held_out/cpu.gin \
+	    --output_json=runs/paired_final/$(SHIP_NAME)/paired_eval.json
+	cp runs/paired_final/$(SHIP_NAME)/paired_eval.json \
+	    runs/paired_final/$(SHIP_NAME)/paired_eval.md $(SHIP_DIR)/
+	$(VENV)/bin/python bin/write_rule_manifest.py $(SHIP_DIR)
 
 # The rule step against a dense matmul and SGD, meta-gradients at k = 8, 16
 # and 128 (recompute on: the meta-trainer's setting), the targets as ratios

@@ -102,6 +102,56 @@ def test_training_callback_returns_the_scalars_training_writes(rules,
   assert all(np.isfinite(value) for value in scalars.values())
 
 
+def _counting_measure(monkeypatch):
+  counts = {}
+  measure = held_out.measurement.measure
+
+  def counted(setting, method, report=None):
+    counts[method.name] = counts.get(method.name, 0) + 1
+    return measure(setting, method, report)
+  monkeypatch.setattr(held_out.measurement, 'measure', counted)
+  return counts
+
+
+def test_the_callback_measures_the_baselines_once_per_theta_init(
+    rules, evaluation, monkeypatch):
+  trained, init = rules
+  counts = _counting_measure(monkeypatch)
+  callback = held_out.TrainingCallback(evaluation)
+  callback(trained, init)
+  assert counts == {name: 3 for name in method_names.RULE_METHODS}
+  # Meta-training moves θ; the baselines come from the first call.
+  saved = [np.asarray(v).copy() for v in trained.trainable_variables]
+  try:
+    for variable in trained.trainable_variables:
+      variable.assign(variable * 1.5)
+    second = callback(trained, init)
+    assert counts[method_names.LEARNED_RULE] == 6
+    assert counts[method_names.THETA_INIT] == 3
+    assert counts[method_names.RANDOM_INIT] == 3
+    fresh = evaluation.run(evaluation.methods(trained, init), callback.data)
+  finally:
+    for variable, value in zip(trained.trainable_variables, saved):
+      variable.assign(value)
+  # Reused baselines are what a fresh evaluation measures, bit for bit.
+  expected = held_out.final_means(fresh)
+  assert set(expected) == set(method_names.RULE_METHODS)
+  for method, value in expected.items():
+    assert second[f'held_out/ridge_accuracy/{method}'] == value, method
+
+
+def test_another_theta_init_is_measured_anew(rules, evaluation,
+                                             monkeypatch):
+  trained, init = rules
+  counts = _counting_measure(monkeypatch)
+  callback = held_out.TrainingCallback(evaluation)
+  callback(trained, init)
+  callback(trained, trained)  # θ-init with other values.
+  assert counts[method_names.THETA_INIT] == 6
+  assert held_out.fingerprint(trained) != held_out.fingerprint(init)
+  assert held_out.fingerprint(None) is None
+
+
 def test_a_rule_that_cannot_train_the_model_fails_before_compute(rules):
   evaluation = held_out.HeldOutEvaluation(widths=(8, 5))
   with pytest.raises(ValueError, match=r'HeldOutEvaluation.widths = \(8, 5\) '

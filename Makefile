@@ -239,7 +239,9 @@ long-run-save:
 # `python bin/write_rule_manifest.py learned_rule/rules/<name>` again), and
 # `make results-offline RULE=<name> REFERENCE_RULE=cpu_160min` measures the
 # paper's claims and the targets with it.
+# SHIP_FROM ships another run; SHIP_TITLE then names its recipe instead.
 SHIP_FROM ?= $(LONG_RUN_DIR)
+SHIP_TITLE ?= $(SHIP_NAME): meta_train/recipes/$(LONG_RUN_RECIPE).gin
 SHIP_DIR = learned_rule/rules/$(SHIP_NAME)
 ship-rule: prepare-data
 	@if [ -z "$(SHIP_NAME)" ]; then \
@@ -255,7 +257,7 @@ ship-rule: prepare-data
 	    $(SHIP_FROM)/config.gin $(SHIP_DIR)/
 	$(VENV)/bin/python bin/plot_training.py --root_dir=$(SHIP_FROM) \
 	    --output=$(SHIP_DIR)/curves.png \
-	    --title="$(SHIP_NAME): meta_train/recipes/$(LONG_RUN_RECIPE).gin"
+	    --title="$(SHIP_TITLE)"
 	$(VENV)/bin/python bin/write_rule_manifest.py $(SHIP_DIR)
 	$(VENV)/bin/python bin/paired_eval.py --rule=$(SHIP_NAME) \
 	    --gin_file=held_out/cpu.gin \

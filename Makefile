@@ -199,6 +199,7 @@ publish-results:
 	$(VENV)/bin/python bin/compare_rules.py \
 	    --transfer=$(PUBLISHED_DIR)/transfer \
 	    --modality=$(PUBLISHED_DIR)/modality $(REFERENCE_FLAGS) \
+	    --architectures=$(PUBLISHED_DIR)/width,$(PUBLISHED_DIR)/depth \
 	    --output_md=$(PUBLISHED_DIR)/targets.md
 
 # The long meta-training run of the recipe that won the comparison of

@@ -47,14 +47,30 @@ REPORTS = {
 
 def _rule_targets(rule_dir):
   """What ``make publish-results`` writes as a rule's targets.md: the
-  comparisons of learned-rule-compare-rules on its transfer and text runs."""
+  comparisons of learned-rule-compare-rules on its transfer, text, width
+  and depth runs."""
+
+  def summary(run, directory=rule_dir):
+    with open(os.path.join(REPO_ROOT, directory, run, 'results.json'),
+              encoding='utf-8') as stream:
+      return json.load(stream)['summary']
 
   def make(found):
-    with open(os.path.join(REPO_ROOT, rule_dir, 'modality', 'results.json'),
-              encoding='utf-8') as stream:
-      text = json.load(stream)
-    return rule_comparison.markdown(
-        rule_comparison.targets(found['summary'], text['summary']))
+    # A reference rule (REFERENCE_RULE) is the one compared as 'no worse':
+    # a rule published beside this one under results/rules/.
+    table = _read(os.path.join(REPO_ROOT, rule_dir, 'targets.md'))
+    references = {line.split(' | ')[3] for line in table.splitlines()
+                  if ' | no worse | ' in line}
+    reference = {}
+    if references:
+      (name,) = references
+      directory = os.path.join(os.path.dirname(rule_dir), name)
+      reference = dict(reference_transfer=summary('transfer', directory),
+                       reference_text=summary('modality', directory),
+                       reference_name=name)
+    return rule_comparison.markdown(rule_comparison.targets(
+        found['summary'], summary('modality'),
+        architectures=(summary('width'), summary('depth')), **reference))
   return make
 
 

@@ -6,13 +6,17 @@ Reads the ``results.json`` of transfer evaluations
 with the same configuration, and writes the table of
 ``learned_rule/reporting/rule_comparison.py``: the rule against random
 init, Oja's rule, the VAE and the raw pixels on images, against random
-init on text, and against the reference rule everywhere. Example (a rule card's targets):
+init on text and at every base model of its sweeps (``--architectures``),
+and against the reference rule on images and text. Example (a rule card's
+targets):
 
   learned-rule-compare-rules --transfer=runs/card/new/transfer \
       --reference_transfer=runs/card/cpu_60min/transfer \
       --modality=runs/card/new/modality \
       --reference_modality=runs/card/cpu_60min/modality \
-      --reference_name=cpu_60min --output_md=targets.md
+      --reference_name=cpu_60min \
+      --architectures=runs/card/new/width,runs/card/new/depth \
+      --output_md=targets.md
 """
 
 from absl import app
@@ -30,6 +34,9 @@ flags.DEFINE_string('reference_modality', None, 'The same for the '
                     'reference rule.')
 flags.DEFINE_string('reference_name', 'reference rule', 'How the table '
                     'names the reference rule.')
+flags.DEFINE_list('architectures', [], 'Transfer run directories of the '
+                  'rule over base models (sweeps/width_offline.gin, '
+                  'sweeps/depth_offline.gin), comma-separated.')
 flags.DEFINE_string('output_md', None, 'Write the table here (besides '
                     'printing it).')
 flags.mark_flag_as_required('transfer')
@@ -55,7 +62,8 @@ def table():
       _summary(FLAGS.transfer), _summary(FLAGS.modality),
       reference_transfer=_summary(FLAGS.reference_transfer),
       reference_text=_summary(FLAGS.reference_modality),
-      reference_name=FLAGS.reference_name))
+      reference_name=FLAGS.reference_name,
+      architectures=[_summary(root_dir) for root_dir in FLAGS.architectures]))
 
 
 def main(argv):

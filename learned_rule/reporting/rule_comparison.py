@@ -25,6 +25,7 @@ class Comparison:
 
   Attributes:
     dataset: The dataset of both rows.
+    architecture: The base model of both rows (``'64-64-64-32 relu'``).
     step: The inner step compared (the final one).
     method: The description of the rule's row.
     baseline: The description of the row subtracted.
@@ -34,6 +35,7 @@ class Comparison:
   """
 
   dataset: str
+  architecture: str
   step: int
   method: str
   baseline: str
@@ -50,8 +52,7 @@ class Comparison:
 
 
 def _final(summary, method):
-  return {dataset: row for (dataset, _), row in
-          claim_checks.final_rows(summary, method).items()}
+  return claim_checks.final_rows(summary, method)
 
 
 def compare(summary, baselines, goal='above', reference=None,
@@ -67,44 +68,71 @@ def compare(summary, baselines, goal='above', reference=None,
     reference_name: How the table names that rule.
 
   Returns:
-    A list of :class:`Comparison`, by dataset, then baseline.
+    A list of :class:`Comparison`, by dataset and architecture (in the
+    order of the run), then baseline.
   """
   ours = _final(summary, method_names.LEARNED_RULE)
   found = []
-  for dataset, row in sorted(ours.items()):
+  for key, row in sorted(ours.items(), key=lambda item: item[0][0]):
+    dataset, architecture = key
     for baseline in baselines:
-      other = _final(summary, baseline).get(dataset)
+      other = _final(summary, baseline).get(key)
       if other is not None and other['step'] == row['step']:
         found.append(Comparison(
-            dataset, row['step'], method_names.LEARNED_RULE, baseline,
-            statistics.difference_interval(row, other, METRIC), goal))
+            dataset, architecture, row['step'], method_names.LEARNED_RULE,
+            baseline, statistics.difference_interval(row, other, METRIC),
+            goal))
     if reference is not None:
-      other = _final(reference, method_names.LEARNED_RULE).get(dataset)
+      other = _final(reference, method_names.LEARNED_RULE).get(key)
       if other is not None and other['step'] == row['step']:
         found.append(Comparison(
-            dataset, row['step'], method_names.LEARNED_RULE, reference_name,
+            dataset, architecture, row['step'], method_names.LEARNED_RULE,
+            reference_name,
             statistics.difference_interval(row, other, METRIC), 'no worse'))
   return found
 
 
 # What a rule is compared with at its final step (its card's targets): on
 # images, random init, Oja's rule, the VAE (spec §8.2) and the raw pixels
-# (DESIGN §1); on text, random init.
+# (DESIGN §1); on text, random init; at other widths, depths and
+# nonlinearities (spec §8.3, paper Fig. 5), random init.
 IMAGE_BASELINES = (method_names.RANDOM_INIT, method_names.HEBBIAN,
                    method_names.VAE, method_names.RAW_INPUTS)
 TEXT_BASELINES = (method_names.RANDOM_INIT,)
+ARCHITECTURE_BASELINES = (method_names.RANDOM_INIT,)
 
 
 def targets(transfer, text=None, reference_transfer=None,
-            reference_text=None, reference_name='reference rule'):
-  """A rule card's comparisons: its transfer run on images and its run on
-  text (summaries), each against its baselines and, where given, against
-  a reference rule's run of the same configuration."""
+            reference_text=None, reference_name='reference rule',
+            architectures=()):
+  """A rule card's comparisons.
+
+  Args:
+    transfer: Summary of its transfer run on images.
+    text: Optional summary of its run on text.
+    reference_transfer: Optional summary of a reference rule's run of the
+      transfer configuration, compared with 'no worse'.
+    reference_text: The same for the text configuration.
+    reference_name: How the table names the reference rule.
+    architectures: Summaries of its sweeps over base models (width, depth),
+      each architecture against random init; one measured by an earlier
+      sweep at the same step is not repeated.
+
+  Returns:
+    A list of :class:`Comparison`: images, text, then the sweeps.
+  """
   found = compare(transfer, IMAGE_BASELINES, reference=reference_transfer,
                   reference_name=reference_name)
   if text is not None:
     found += compare(text, TEXT_BASELINES, reference=reference_text,
                      reference_name=reference_name)
+  seen = set()
+  for sweep in architectures:
+    for item in compare(sweep, ARCHITECTURE_BASELINES):
+      key = (item.dataset, item.architecture, item.step, item.baseline)
+      if key not in seen:
+        seen.add(key)
+        found.append(item)
   return found
 
 
@@ -114,15 +142,16 @@ def _points(value):
 
 def markdown(comparisons):
   """The comparisons as a markdown table (points)."""
-  lines = ['| dataset | step | rule − | difference (points) | 95% interval | '
-           'pairing | goal | met |',
-           '|---|---|---|---|---|---|---|---|']
+  lines = ['| dataset | architecture | step | rule − | difference (points) '
+           '| 95% interval | pairing | goal | met |',
+           '|---|---|---|---|---|---|---|---|---|']
   for item in comparisons:
     low, high = item.difference['ci95']
     pairing = ('paired, n = {}'.format(item.difference['n'])
                if item.difference['paired'] else 'unpaired')
     lines.append(
-        f'| {item.dataset} | {item.step} | {item.baseline} | '
+        f'| {item.dataset} | {item.architecture} | {item.step} | '
+        f'{item.baseline} | '
         f'{_points(item.difference["mean"])} | [{_points(low)}, '
         f'{_points(high)}] | {pairing} | {item.goal} | '
         f'{"yes" if item.met else "**no**"} |')

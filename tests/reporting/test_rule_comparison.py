@@ -9,12 +9,15 @@ from learned_rule.reporting import rule_comparison
 from conftest import run_repo_binary
 
 
-def _summary(values_by_method, dataset='digits', steps=(0, 10)):
+def _summary(values_by_method, dataset='digits', steps=(0, 10),
+             widths=((16, 8),)):
   """Rows of records in which each method has its per-seed values at
-  every step."""
-  records = [{'dataset': dataset, 'architecture': '16-8 relu',
-              'widths': [16, 8], 'activation': 'relu', 'method': method,
+  every step and base model."""
+  records = [{'dataset': dataset,
+              'architecture': '-'.join(map(str, sizes)) + ' relu',
+              'widths': list(sizes), 'activation': 'relu', 'method': method,
               'step': step, 'seed': seed, 'ridge_accuracy': value}
+             for sizes in widths
              for method, values in values_by_method.items()
              for seed, value in values.items() for step in steps]
   return results.summarize(records, metrics=('ridge_accuracy',))
@@ -59,7 +62,8 @@ def test_the_reference_rule_is_compared_seed_by_seed_as_no_worse():
 def test_markdown_marks_what_is_missed():
   summary = _summary({'learned_rule': RULE, 'vae': VAE})
   text = rule_comparison.markdown(rule_comparison.compare(summary, ('vae',)))
-  assert '| digits | 10 | vae | -5.0 |' in text and '**no**' in text
+  assert '| digits | 16-8 relu | 10 | vae | -5.0 |' in text
+  assert '**no**' in text
 
 
 def test_the_binary_reads_run_directories(tmp_path):
@@ -75,8 +79,8 @@ def test_the_binary_reads_run_directories(tmp_path):
       f'--output_md={output}')
   assert result.returncode == 0, result.stderr[-3000:]
   text = output.read_text()
-  assert '| digits | 10 | random_init | +10.2 |' in text
-  assert '| digits | 10 | old | +10.2 |' in text
+  assert '| digits | 16-8 relu | 10 | random_init | +10.2 |' in text
+  assert '| digits | 16-8 relu | 10 | old | +10.2 |' in text
   result = run_repo_binary('compare_rules', f'--transfer={tmp_path / "none"}')
   assert result.returncode != 0 and 'results.json' in result.stderr
   assert 'Traceback' not in result.stderr
@@ -92,3 +96,39 @@ def test_a_cards_targets_are_images_against_four_baselines_and_text():
       ('digits', 'random_init'), ('digits', 'hebbian'), ('digits', 'vae'),
       ('digits', 'raw_inputs'), ('debian_descriptions', 'random_init')]
   assert rule_comparison.targets(images) == found[:4]
+
+
+def test_every_base_model_of_the_sweeps_is_a_target_once():
+  images = _summary({'learned_rule': RULE, 'random_init': RANDOM})
+  # The width sweep is above random init at 32 units and below it at 1024;
+  # the depth sweep measures 32-32-8 again, which is not repeated.
+  width = _summary({'learned_rule': RULE, 'random_init': RANDOM},
+                   widths=((32, 32, 8), (1024, 1024, 8)), steps=(0, 30))
+  width_rows = [row for row in width if not (
+      row['architecture'] == '1024-1024-8 relu' and
+      row['method'] == 'random_init')]
+  width_rows += _summary({'random_init': VAE}, widths=((1024, 1024, 8),),
+                         steps=(0, 30))
+  depth = _summary({'learned_rule': RULE, 'random_init': RANDOM},
+                   widths=((32, 8), (32, 32, 8)), steps=(0, 30))
+  found = rule_comparison.targets(images, architectures=(width_rows, depth))
+  assert [(c.architecture, c.step, c.baseline, c.met) for c in found] == [
+      ('16-8 relu', 10, 'random_init', True),
+      ('32-32-8 relu', 30, 'random_init', True),
+      ('1024-1024-8 relu', 30, 'random_init', False),
+      ('32-8 relu', 30, 'random_init', True)]
+  assert found[2].difference['mean'] == pytest.approx(-0.05)
+
+
+def test_the_binary_adds_the_sweeps(tmp_path):
+  for name, widths in (('transfer', ((16, 8),)), ('width', ((64, 8),))):
+    summary = _summary({'learned_rule': RULE, 'random_init': RANDOM},
+                       widths=widths)
+    results.write_results(
+        run_dirs.path(str(tmp_path / name), run_dirs.RESULTS_JSON), summary,
+        metadata={})
+  result = run_repo_binary(
+      'compare_rules', f'--transfer={tmp_path / "transfer"}',
+      f'--architectures={tmp_path / "width"}')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert '| digits | 64-8 relu | 10 | random_init | +10.2 |' in result.stdout

@@ -209,7 +209,9 @@ publish-results:
 # long-run` copies them into LONG_RUN_DIR where that holds no checkpoint
 # yet, then meta-trains for one slice of LONG_RUN_MINUTES with the held-out
 # curve every 100 θ updates; `make long-run-save` puts the newest complete
-# checkpoint back into long_run/, to be committed.
+# checkpoint back into long_run/, to be committed, with the curves drawn
+# from its events (curves.png) and the held-out curve as a table
+# (curve.json and curve.md).
 LONG_RUN_RECIPE := $(shell cat long_run/RECIPE 2>/dev/null)
 LONG_RUN_DIR ?= runs/long_run
 LONG_RUN_MINUTES ?= 60
@@ -231,6 +233,9 @@ long-run-save:
 	cp -r $(LONG_RUN_DIR)/export_init $(LONG_RUN_DIR)/config.gin \
 	  $(LONG_RUN_DIR)/summaries long_run/run/ && \
 	echo "long-run-save: $$latest -> long_run/run/ckpt/"
+	$(VENV)/bin/python bin/plot_training.py --root_dir=long_run/run \
+	    --output=long_run/curves.png --output_json=long_run/curve.json \
+	    --title="long run: meta_train/recipes/$(LONG_RUN_RECIPE).gin"
 
 # A new shipped rule from the long run's newest export: `make ship-rule
 # SHIP_NAME=<name>` copies its θ, θ-init and config into

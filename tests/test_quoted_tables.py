@@ -19,6 +19,7 @@ from conftest import REPO_ROOT
 from learned_rule.reporting import headline
 from learned_rule.reporting import recipe_comparison
 from learned_rule.reporting import rule_comparison
+from learned_rule.reporting import training_curves
 from reliability import report as reliability_report
 from tools import quotes as quotes_lib
 
@@ -38,6 +39,8 @@ REPORTS = {
         'results/benchmarks/profile_step.json',
         lambda found: report_files.fenced(
             inner_step_report.format_profile(found))),
+    'long_run/curve.md': ('long_run/curve.json',
+                          training_curves.held_out_markdown),
     'results/benchmarks/meta_train_throughput.md': (
         'results/benchmarks/meta_train_throughput.json',
         lambda found: report_files.fenced(

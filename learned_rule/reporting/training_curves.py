@@ -5,7 +5,8 @@ Meta-training writes its scalars with ``training.summaries`` under
 (a run resumed several times has one per process) and :func:`plot` draws
 the two curves a rule card shows: the meta-loss of the θ updates, smoothed,
 and the periodic held-out ridge accuracy of the trained rule, θ-init and
-random init (``--evaluate_every_steps``).
+random init (``--evaluate_every_steps``). :func:`held_out_curve` lists
+those evaluations, and :func:`held_out_markdown` writes them as a table.
 """
 
 import os
@@ -30,6 +31,12 @@ HELD_OUT_PREFIX = 'held_out/ridge_accuracy/'
 SMOOTHING_WINDOW = 50
 # The meta-loss split by base-model age rather than by dataset.
 _NOT_DATASETS = ('fresh', 'trained')
+# The methods of a held-out evaluation (training/held_out.py) and the
+# differences it writes, paired over its seeds, each with its '_stderr'.
+HELD_OUT_METHODS = ('learned_rule', 'theta_init', 'random_init')
+HELD_OUT_DIFFERENCES = ('learned_rule_minus_theta_init',
+                        'learned_rule_minus_random_init')
+CPU_MINUTES = 'cpu_minutes'
 
 
 def read_scalars(root_dir):
@@ -126,3 +133,73 @@ def plot(scalars, path, step_offset=0, title=None,
   figure.tight_layout()
   plots.save_figure(figure, path)
   return figure
+
+
+def held_out_curve(scalars, step_offset=0):
+  """The run's held-out evaluations, one row per evaluated step.
+
+  Args:
+    scalars: :func:`read_scalars` of a run.
+    step_offset: θ updates before this run, added as ``updates``.
+
+  Returns:
+    A list of dicts, by step: ``step`` (of this run), ``updates`` (in all),
+    ``cpu_minutes`` (the run's process CPU time at that step, or None), the
+    ridge accuracy of each of :data:`HELD_OUT_METHODS` and each of
+    :data:`HELD_OUT_DIFFERENCES` with its ``_stderr`` (None where not
+    written).
+  """
+  by_tag = {tag: dict(zip(steps.tolist(), values.tolist()))
+            for tag, (steps, values) in scalars.items()}
+  evaluated = sorted({step for method in HELD_OUT_METHODS
+                      for step in by_tag.get(HELD_OUT_PREFIX + method, {})})
+  names = [(method, HELD_OUT_PREFIX + method) for method in HELD_OUT_METHODS]
+  for difference in HELD_OUT_DIFFERENCES:
+    names += [(difference, 'held_out/' + difference),
+              (difference + '_stderr', 'held_out/' + difference + '_stderr')]
+  names.append((CPU_MINUTES, CPU_MINUTES))
+  return [{'step': int(step), 'updates': int(step) + int(step_offset),
+           **{name: by_tag.get(tag, {}).get(step) for name, tag in names}}
+          for step in evaluated]
+
+
+def _cell(value, scale=100.0, sign=''):
+  return '—' if value is None else f'{scale * value:{sign}.1f}'
+
+
+def held_out_markdown(found):
+  """The table of a held-out curve's JSON (``learned-rule-plot-training
+  --output_json``): a caption, then one row per evaluation.
+
+  Args:
+    found: ``rows`` (:func:`held_out_curve`), ``root_dir``,
+      ``updates_before`` and the provenance (``command``,
+      ``git_revision``, ``date``).
+  """
+  lines = ['| run step | θ updates in all | CPU minutes | '
+           + ' | '.join(f'{method} (%)' for method in HELD_OUT_METHODS)
+           + ' | ' + ' | '.join(
+               difference.replace('_minus_', ' − ') + ' (points ± s.e.)'
+               for difference in HELD_OUT_DIFFERENCES) + ' |',
+           '|' + '---|' * (3 + len(HELD_OUT_METHODS)
+                           + len(HELD_OUT_DIFFERENCES))]
+  for row in found['rows']:
+    cells = [str(row['step']), str(row['updates']),
+             _cell(row[CPU_MINUTES], scale=1.0)]
+    cells += [_cell(row[method]) for method in HELD_OUT_METHODS]
+    for difference in HELD_OUT_DIFFERENCES:
+      error = row[difference + '_stderr']
+      cells.append(_cell(row[difference], sign='+')
+                   + ('' if error is None else f' ± {_cell(error)}'))
+    lines.append('| ' + ' | '.join(cells) + ' |')
+  caption = (
+      f'Held-out ridge few-shot accuracy of the meta-training run '
+      f'{found["root_dir"]} at each of its evaluations '
+      f'(`--evaluate_every_steps`), with θ-init and random init on the same '
+      f'seeds; differences paired over those seeds. '
+      f'{found["updates_before"]} θ updates before the run; CPU minutes of '
+      f'the run\'s processes. Made by '
+      f'`{found.get("command", "not recorded")}` at revision '
+      f'{found.get("git_revision", "not recorded")}, '
+      f'{found.get("date", "date not recorded")}.')
+  return caption + '\n\n' + '\n'.join(lines) + '\n'

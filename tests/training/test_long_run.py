@@ -1,16 +1,20 @@
 """The long meta-training run is resumable from what is committed:
 long_run/ names its recipe and holds a complete checkpoint (θ, Adam's
 slots, the tasks in flight) that a trainer of that recipe restores, and the
-θ-init it is compared with (`make long-run`, docs/recipes.md)."""
+θ-init it is compared with (`make long-run`, docs/recipes.md); its held-out
+curve (long_run/curve.json) is what its committed events say."""
 
+import json
 import os
 
 import numpy as np
+import pytest
 
 from conftest import REPO_ROOT
 from learned_rule import configuration
 from learned_rule import export
 from learned_rule.evaluation import held_out  # pylint: disable=unused-import
+from learned_rule.reporting import training_curves
 from learned_rule.tasks import distribution as task_distribution
 from learned_rule.training import checkpoints
 from learned_rule.training import loop  # pylint: disable=unused-import
@@ -42,3 +46,21 @@ def test_the_committed_long_run_restores_into_its_recipe():
       expected_config=rule.config)
   assert any(not np.array_equal(np.asarray(a), np.asarray(b)) for a, b in
              zip(init_rule.trainable_variables, rule.trainable_variables))
+
+
+def test_the_committed_curve_is_that_of_the_committed_events():
+  with open(os.path.join(LONG_RUN, 'curve.json'), encoding='utf-8') as stream:
+    found = json.load(stream)
+  manager = checkpoints.CheckpointManager(
+      os.path.join(LONG_RUN, 'run', 'ckpt'))
+  step, _, metadata = checkpoints.read_checkpoint(manager.latest())
+  before = metadata['started_from']['updates_before']
+  assert found['updates_before'] == before
+  rows = training_curves.held_out_curve(
+      training_curves.read_scalars(os.path.join(LONG_RUN, 'run')), before)
+  # The events go on past the last evaluation up to the checkpoint's step.
+  assert rows and rows[-1]['step'] <= step
+  assert [row['step'] for row in found['rows']] == [
+      row['step'] for row in rows]
+  for committed, read in zip(found['rows'], rows):
+    assert committed == pytest.approx(read)

@@ -413,7 +413,7 @@ def render_root():
       '\nfilegroup(\n    name = "gin_configs",\n'
       '    srcs = glob(["gin_configs/**/*.gin"]),\n)\n',
       _sources(['*.py', '*.ini', '*.md', 'Makefile', '*.mk', 'docs/**/*.md',
-                'results/**'])])
+                'results/**', 'long_run/**'])])
 
 
 def build_files(root=REPO_ROOT):

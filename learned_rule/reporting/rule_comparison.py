@@ -94,8 +94,8 @@ def compare(summary, baselines, goal='above', reference=None,
 
 # What a rule is compared with at its final step (its card's targets): on
 # images, random init, Oja's rule, the VAE (spec §8.2) and the raw pixels
-# (DESIGN §1); on text, random init; at other widths, depths and
-# nonlinearities (spec §8.3, paper Fig. 5), random init.
+# (DESIGN §1); on text, random init; at other widths and depths (spec
+# §8.3, paper Fig. 5), random init.
 IMAGE_BASELINES = (method_names.RANDOM_INIT, method_names.HEBBIAN,
                    method_names.VAE, method_names.RAW_INPUTS)
 TEXT_BASELINES = (method_names.RANDOM_INIT,)

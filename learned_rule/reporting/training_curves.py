@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from learned_rule.storage import run_dirs
+from learned_rule.reporting import method_names
 from learned_rule.reporting import plots
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
@@ -31,11 +32,13 @@ HELD_OUT_PREFIX = 'held_out/ridge_accuracy/'
 SMOOTHING_WINDOW = 50
 # The meta-loss split by base-model age rather than by dataset.
 _NOT_DATASETS = ('fresh', 'trained')
-# The methods of a held-out evaluation (training/held_out.py) and the
-# differences it writes, paired over its seeds, each with its '_stderr'.
-HELD_OUT_METHODS = ('learned_rule', 'theta_init', 'random_init')
-HELD_OUT_DIFFERENCES = ('learned_rule_minus_theta_init',
-                        'learned_rule_minus_random_init')
+# The methods of a held-out evaluation (evaluation/held_out.py,
+# TrainingCallback) and the differences it writes, paired over its seeds,
+# each with its '_stderr'.
+HELD_OUT_METHODS = method_names.RULE_METHODS
+HELD_OUT_DIFFERENCES = tuple(
+    f'{method_names.LEARNED_RULE}_minus_{baseline}'
+    for baseline in HELD_OUT_METHODS if baseline != method_names.LEARNED_RULE)
 CPU_MINUTES = 'cpu_minutes'
 
 

@@ -67,8 +67,11 @@ def test_markdown_marks_what_is_missed():
 
 
 def test_the_binary_reads_run_directories(tmp_path):
-  for name, values in (('new', RULE), ('old', RANDOM)):
-    summary = _summary({'learned_rule': values, 'random_init': RANDOM})
+  for name, values, widths in (('new', RULE, ((16, 8),)),
+                               ('old', RANDOM, ((16, 8),)),
+                               ('width', RULE, ((64, 8),))):
+    summary = _summary({'learned_rule': values, 'random_init': RANDOM},
+                       widths=widths)
     results.write_results(
         run_dirs.path(str(tmp_path / name), run_dirs.RESULTS_JSON), summary,
         metadata={})
@@ -76,11 +79,12 @@ def test_the_binary_reads_run_directories(tmp_path):
   result = run_repo_binary(
       'compare_rules', f'--transfer={tmp_path / "new"}',
       f'--reference_transfer={tmp_path / "old"}', '--reference_name=old',
-      f'--output_md={output}')
+      f'--architectures={tmp_path / "width"}', f'--output_md={output}')
   assert result.returncode == 0, result.stderr[-3000:]
   text = output.read_text()
   assert '| digits | 16-8 relu | 10 | random_init | +10.2 |' in text
   assert '| digits | 16-8 relu | 10 | old | +10.2 |' in text
+  assert '| digits | 64-8 relu | 10 | random_init | +10.2 |' in text
   result = run_repo_binary('compare_rules', f'--transfer={tmp_path / "none"}')
   assert result.returncode != 0 and 'results.json' in result.stderr
   assert 'Traceback' not in result.stderr
@@ -119,16 +123,3 @@ def test_every_base_model_of_the_sweeps_is_a_target_once():
       ('32-8 relu', 30, 'random_init', True)]
   assert found[2].difference['mean'] == pytest.approx(-0.05)
 
-
-def test_the_binary_adds_the_sweeps(tmp_path):
-  for name, widths in (('transfer', ((16, 8),)), ('width', ((64, 8),))):
-    summary = _summary({'learned_rule': RULE, 'random_init': RANDOM},
-                       widths=widths)
-    results.write_results(
-        run_dirs.path(str(tmp_path / name), run_dirs.RESULTS_JSON), summary,
-        metadata={})
-  result = run_repo_binary(
-      'compare_rules', f'--transfer={tmp_path / "transfer"}',
-      f'--architectures={tmp_path / "width"}')
-  assert result.returncode == 0, result.stderr[-3000:]
-  assert '| digits | 64-8 relu | 10 | random_init | +10.2 |' in result.stdout

@@ -211,7 +211,7 @@ publish-results:
 # curve every 100 θ updates; `make long-run-save` puts the newest complete
 # checkpoint back into long_run/, to be committed, with the curves drawn
 # from its events (curves.png) and the held-out curve as a table
-# (curve.json and curve.md).
+# (curve.json and curve.md, quoted in docs/recipes.md).
 LONG_RUN_RECIPE := $(shell cat long_run/RECIPE 2>/dev/null)
 LONG_RUN_DIR ?= runs/long_run
 LONG_RUN_MINUTES ?= 60
@@ -236,6 +236,7 @@ long-run-save:
 	$(VENV)/bin/python bin/plot_training.py --root_dir=long_run/run \
 	    --output=long_run/curves.png --output_json=long_run/curve.json \
 	    --title="long run: meta_train/recipes/$(LONG_RUN_RECIPE).gin"
+	$(MAKE) quotes
 
 # A new shipped rule from the long run's newest export: `make ship-rule
 # SHIP_NAME=<name>` copies its θ, θ-init and config into

@@ -51,10 +51,6 @@ class Comparison:
     return high is not None and high >= 0  # 'no worse': 0 not excluded.
 
 
-def _final(summary, method):
-  return claim_checks.final_rows(summary, method)
-
-
 def compare(summary, baselines, goal='above', reference=None,
             reference_name='reference rule'):
   """Comparisons of the learned rule of ``summary`` at its final step.
@@ -71,24 +67,23 @@ def compare(summary, baselines, goal='above', reference=None,
     A list of :class:`Comparison`, by dataset and architecture (in the
     order of the run), then baseline.
   """
-  ours = _final(summary, method_names.LEARNED_RULE)
+  # (name, goal, final rows) of everything the rule is compared with.
+  others = [(baseline, goal, claim_checks.final_rows(summary, baseline))
+            for baseline in baselines]
+  if reference is not None:
+    others.append((reference_name, 'no worse', claim_checks.final_rows(
+        reference, method_names.LEARNED_RULE)))
+  ours = claim_checks.final_rows(summary, method_names.LEARNED_RULE)
   found = []
   for key, row in sorted(ours.items(), key=lambda item: item[0][0]):
     dataset, architecture = key
-    for baseline in baselines:
-      other = _final(summary, baseline).get(key)
+    for name, other_goal, rows in others:
+      other = rows.get(key)
       if other is not None and other['step'] == row['step']:
         found.append(Comparison(
             dataset, architecture, row['step'], method_names.LEARNED_RULE,
-            baseline, statistics.difference_interval(row, other, METRIC),
-            goal))
-    if reference is not None:
-      other = _final(reference, method_names.LEARNED_RULE).get(key)
-      if other is not None and other['step'] == row['step']:
-        found.append(Comparison(
-            dataset, architecture, row['step'], method_names.LEARNED_RULE,
-            reference_name,
-            statistics.difference_interval(row, other, METRIC), 'no worse'))
+            name, statistics.difference_interval(row, other, METRIC),
+            other_goal))
   return found
 
 

@@ -20,6 +20,7 @@ from learned_rule.reporting import headline
 from learned_rule.reporting import recipe_comparison
 from learned_rule.reporting import rule_comparison
 from learned_rule.reporting import training_curves
+from learned_rule.rules import manifest
 from reliability import report as reliability_report
 from tools import quotes as quotes_lib
 
@@ -120,6 +121,24 @@ def test_the_quote_marker_is_found_and_refreshed(tmp_path):
   other = text.replace('a.md', 'b.md')
   assert quotes_lib.refreshed(other, str(tmp_path), missing) == other
   assert missing == ['results/b.md']
+
+
+def test_a_rule_card_refreshed_keeps_its_rule_loadable(tmp_path):
+  rule = tmp_path / 'learned_rule' / 'rules' / 'some_rule'
+  (rule / 'export').mkdir(parents=True)
+  (rule / 'export' / 'saved_model.pb').write_bytes(b'theta')
+  (rule / 'CARD.md').write_text('<!-- quoted from results/a.md -->\nold\n'
+                                '<!-- end of results/a.md -->\n')
+  (tmp_path / 'results').mkdir()
+  (tmp_path / 'results' / 'a.md').write_text('new\n')
+  manifest.write(str(rule))
+  quotes_lib.main(['quotes', str(tmp_path)])
+  assert 'new' in (rule / 'CARD.md').read_text()
+  manifest.verify(str(rule))
+  # Only the card was recorded: a changed θ is still refused.
+  (rule / 'export' / 'saved_model.pb').write_bytes(b'other')
+  with pytest.raises(manifest.ManifestError, match='saved_model.pb'):
+    manifest.verify(str(rule))
 
 
 def test_the_results_tables_are_quoted():

@@ -8,7 +8,9 @@ A quote is marked in the Markdown as
 
 ``python -m tools.quotes`` (``make quotes``) rewrites every quote from its
 file after the results are made again; ``tests/test_quoted_tables.py``
-checks that no quote differs from its file.
+checks that no quote differs from its file. A rule card it rewrites gets
+its new sha256 in its rule's ``MANIFEST.json`` (and nothing else there
+changes), so that the rule still loads.
 """
 
 import glob
@@ -16,12 +18,16 @@ import os
 import re
 import sys
 
+from learned_rule.rules import manifest
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUOTE = re.compile(r'(<!-- quoted from (\S+?\.md) -->\n)(.*?)'
                    r'(<!-- end of \2 -->)', re.S)
+# The card of a shipped rule, one of its files (learned_rule/rules/*/).
+RULE_CARD = 'CARD.md'
 # The Markdown a reader meets.
 DOCUMENT_PATTERNS = ('README.md', 'docs/**/*.md',
-                     'learned_rule/rules/*/CARD.md')
+                     f'learned_rule/rules/*/{RULE_CARD}')
 
 
 def documents(root=REPO_ROOT):
@@ -61,6 +67,15 @@ def refreshed(text, root=REPO_ROOT, missing=None):
   return QUOTE.sub(quote, text)
 
 
+def _record_in_manifest(document, root):
+  """Records a rewritten rule card's sha256 in its rule's manifest."""
+  directory, name = os.path.split(os.path.join(root, document))
+  if (name != RULE_CARD or not os.path.isfile(
+      os.path.join(directory, manifest.FILENAME))):
+    return
+  print(f'recorded it in {manifest.update(directory, RULE_CARD)}')
+
+
 def main(argv):
   root = argv[1] if len(argv) > 1 else REPO_ROOT
   missing = []
@@ -71,6 +86,7 @@ def main(argv):
       with open(os.path.join(root, document), 'w', encoding='utf-8') as out:
         out.write(new)
       print(f'refreshed the quotes of {document}')
+      _record_in_manifest(document, root)
   if missing:
     sys.exit('Not refreshed, their files are missing (make them first): ' +
              ', '.join(sorted(set(missing))))

@@ -55,13 +55,34 @@ def compute(directory):
           for relative in files_of(directory)}
 
 
+def _write_files(directory, files):
+  path = os.path.join(directory, FILENAME)
+  atomic_files.write_text(path, json.dumps(
+      {'format': FORMAT, 'files': files}, indent=1, sort_keys=True) + '\n')
+  return path
+
+
 def write(directory):
   """Writes ``directory``'s manifest; returns its path."""
-  path = os.path.join(directory, FILENAME)
-  text = json.dumps({'format': FORMAT, 'files': compute(directory)},
-                    indent=1, sort_keys=True) + '\n'
-  atomic_files.write_text(path, text)
-  return path
+  return _write_files(directory, compute(directory))
+
+
+def update(directory, relative):
+  """Records the current sha256 of one file of ``directory`` in its
+  manifest, every other entry as it was; returns the manifest's path.
+
+  For a file rewritten on purpose by a tool that knows which file it
+  changed (the quotes of a rule card, ``tools/quotes.py``): unlike
+  :func:`write`, a change to any other file of the rule still fails
+  :func:`verify`.
+
+  Raises:
+    ManifestError: the manifest is missing or unreadable.
+    OSError: ``relative`` cannot be read.
+  """
+  files = dict(read(directory))
+  files[relative] = _sha256(os.path.join(directory, *relative.split('/')))
+  return _write_files(directory, files)
 
 
 def read(directory):

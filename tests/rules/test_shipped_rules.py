@@ -2,6 +2,7 @@
 manifests (learned_rule/rules/manifest.py)."""
 
 import os
+import re
 import shutil
 
 import numpy as np
@@ -66,6 +67,21 @@ def test_the_continued_rule_counts_the_updates_behind_it():
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
+def test_the_long_run_rule_descends_from_the_continued_one():
+  shipped = rules.load('architectures_2906')
+  assert warm_start.updates_behind(shipped.metadata) == 2906
+  assert shipped.training['started_from'] == {'path': 'cpu_160min',
+                                              'updates_before': 801}
+  # Meta-trained across widths, depths and two nonlinearities (§6.2).
+  assert shipped.training['meta_training']['depths'] == [2, 3, 4, 5]
+  assert shipped.training['meta_training']['activations'] == ['relu', 'tanh']
+  # Its θ-init is the one every shipped rule descends from.
+  for ours, theirs in zip(shipped.init_rule.trainable_variables,
+                          rules.load('cpu_60min').init_rule
+                          .trainable_variables):
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
 def test_an_unknown_name_lists_the_available_ones():
   with pytest.raises(export.RuleLoadError, match='cpu_60min'):
     rules.load('no_such_rule')
@@ -88,9 +104,11 @@ def test_resolve_passes_paths_through_and_checks_names(copied_rules,
 
 
 def test_a_missing_path_is_refused_with_the_shipped_names():
+  names = re.escape(', '.join(rules.available()))
+  assert 'cpu_60min' in names
   with pytest.raises(export.RuleLoadError,
                      match=r"no such directory\. Give an exported rule .* "
-                     r"shipped rule's name \(cpu_160min, cpu_60min"):
+                     rf"shipped rule's name \({names}\)"):
     rules.resolve('some/dir')
 
 

@@ -139,14 +139,14 @@ wheel-check: setup
 # runs here and are too few to learn anything. Both resume: a second
 # `make demo` reuses the finished cells and the finished run.
 DEMO_DIR := runs/demo
-DEMO_RULE := cpu_160min
+DEMO_RULE := architectures_2906
 demo: prepare-data
 	@echo "== 1/2: the shipped rule $(DEMO_RULE) against θ-init, random" \
 	  "init and the baselines, on held-out digits"
 	$(VENV)/bin/python bin/transfer_eval.py --rule=$(DEMO_RULE) \
 	    --root_dir=$(DEMO_DIR)/transfer --gin_file=transfer/demo.gin
 	@echo "== 2/2: a smoke run of meta-training (10 θ updates; the" \
-	  "shipped rule had 801)"
+	  "shipped rule had 2906)"
 	$(VENV)/bin/python bin/meta_train.py --root_dir=$(DEMO_DIR)/smoke \
 	    --gin_file=meta_train/cpu.gin --num_steps=10 \
 	    --checkpoint_every_steps=5 --export_every_steps=10

@@ -137,14 +137,15 @@ wheel-check: setup
 # digits (transfer/demo.gin: a few minutes on 2 cores), as a table, with
 # the paths of the plots; then a few meta-training steps, which check that meta-training
 # runs here and are too few to learn anything. Both resume: a second
-# `make demo` reuses the finished cells and the finished run.
+# `make demo` reuses the finished cells and the finished run. Each rule's
+# demo has a directory of its own (DEMO_DIR/DEMO_RULE).
 DEMO_DIR := runs/demo
 DEMO_RULE := architectures_2906
 demo: prepare-data
 	@echo "== 1/2: the shipped rule $(DEMO_RULE) against θ-init, random" \
 	  "init and the baselines, on held-out digits"
 	$(VENV)/bin/python bin/transfer_eval.py --rule=$(DEMO_RULE) \
-	    --root_dir=$(DEMO_DIR)/transfer --gin_file=transfer/demo.gin
+	    --root_dir=$(DEMO_DIR)/$(DEMO_RULE) --gin_file=transfer/demo.gin
 	@echo "== 2/2: a smoke run of meta-training (10 θ updates; the" \
 	  "shipped rule had 2906)"
 	$(VENV)/bin/python bin/meta_train.py --root_dir=$(DEMO_DIR)/smoke \

@@ -248,6 +248,8 @@ long-run-save:
 # `make results-offline RULE=<name> REFERENCE_RULE=cpu_160min` measures the
 # paper's claims and the targets with it.
 # SHIP_FROM ships another run; SHIP_TITLE then names its recipe instead.
+# A run directory holding only a checkpoint (long_run/run, copied) gets its
+# export from `bin/meta_train.py --num_steps=<its step>`, with no training.
 SHIP_FROM ?= $(LONG_RUN_DIR)
 SHIP_TITLE ?= $(SHIP_NAME): meta_train/recipes/$(LONG_RUN_RECIPE).gin
 SHIP_DIR = learned_rule/rules/$(SHIP_NAME)

@@ -277,6 +277,12 @@ def train(root_dir, num_steps=DEFAULT_NUM_STEPS, seed=0, schedule=None,
   elif resumed is not None and schedule.cpu_spent(cpu_before):
     log(f'Nothing to do: the run spent its {schedule.max_cpu_minutes:g} '
         f'CPU-minute budget at step {resumed}.')
+  if (resumed is not None and trainer.step == resumed and
+      not export.is_export(run_dirs.path(root_dir, run_dirs.EXPORT))):
+    # A run directory with checkpoints and no export, as a checkpoint
+    # copied alone (long_run/ commits one): its θ is exported as it stands,
+    # so that shipping it needs no further training.
+    run.export_theta(trainer.step)
   run.writer.close()
   log(f'Done at step {trainer.step}: {trainer.skipped_tasks} task gradients '
       f'and {trainer.skipped_updates} updates skipped as non-finite.')

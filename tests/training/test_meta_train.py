@@ -125,6 +125,24 @@ def test_tiny_config_sets_its_own_length(tiny_meta_run):
   assert step == 2
 
 
+def test_a_checkpoint_without_export_is_exported_without_training(
+    tiny_meta_run, tmp_path):
+  # As long_run/ commits a run: its checkpoint, θ-init and config, no export.
+  root = tmp_path / 'run'
+  shutil.copytree(tiny_meta_run, root)
+  shutil.rmtree(root / 'export')
+  result = run_binary(root, '--num_steps=2')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'Nothing to do' in result.stderr + result.stdout
+  rule, exported = export.load_rule(str(root / 'export'))
+  assert exported['extra']['step'] == 2
+  for ours, theirs in zip(rule.trainable_variables, final_theta(root)):
+    np.testing.assert_array_equal(ours.numpy(), theirs)
+  # No update was made: the checkpoint is still the one of step 2.
+  assert checkpoints.CheckpointManager(
+      os.path.join(root, 'ckpt')).restore()[0] == 2
+
+
 def test_sigkill_then_resume_ends_with_the_uninterrupted_theta(tmp_path):
   flags = ['--num_steps=6', '--checkpoint_every_steps=2',
            '--export_every_steps=100', '--deterministic']

@@ -261,7 +261,9 @@ ship-rule: prepare-data
 	  echo "ship-rule: $(SHIP_DIR) exists; choose another SHIP_NAME"; \
 	  exit 1; fi
 	@if [ ! -f $(SHIP_FROM)/export/saved_model.pb ]; then \
-	  echo "ship-rule: $(SHIP_FROM) holds no export yet"; exit 1; fi
+	  echo "ship-rule: $(SHIP_FROM) holds no export yet; a run with a" \
+	    "checkpoint exports one with bin/meta_train.py" \
+	    "--root_dir=$(SHIP_FROM) --num_steps=<its step>"; exit 1; fi
 	mkdir -p $(SHIP_DIR)
 	cp -r $(SHIP_FROM)/export $(SHIP_FROM)/export_init \
 	    $(SHIP_FROM)/config.gin $(SHIP_DIR)/

@@ -26,9 +26,11 @@ class ManifestError(ValueError):
   """A shipped rule does not match its manifest."""
 
 
-def _sha256(path):
+def _sha256(directory, relative):
+  """The sha256 of ``directory``'s file at the ``/``-separated
+  ``relative``."""
   digest = hashlib.sha256()
-  with open(path, 'rb') as stream:
+  with open(os.path.join(directory, *relative.split('/')), 'rb') as stream:
     for block in iter(lambda: stream.read(1 << 20), b''):
       digest.update(block)
   return digest.hexdigest()
@@ -51,7 +53,7 @@ def files_of(directory):
 
 def compute(directory):
   """``{relative path: sha256}`` of every file of ``directory``."""
-  return {relative: _sha256(os.path.join(directory, *relative.split('/')))
+  return {relative: _sha256(directory, relative)
           for relative in files_of(directory)}
 
 
@@ -81,7 +83,7 @@ def update(directory, relative):
     OSError: ``relative`` cannot be read.
   """
   files = dict(read(directory))
-  files[relative] = _sha256(os.path.join(directory, *relative.split('/')))
+  files[relative] = _sha256(directory, relative)
   return _write_files(directory, files)
 
 
@@ -117,7 +119,7 @@ def verify(directory):
         f'`{console_scripts.command("write_rule_manifest")} {directory}` if '
         'you changed the rule on purpose.')
   for relative, expected in sorted(listed.items()):
-    found = _sha256(os.path.join(directory, *relative.split('/')))
+    found = _sha256(directory, relative)
     if found != expected:
       raise ManifestError(
           f'The rule at {directory} is corrupt: {relative} has sha256 '
